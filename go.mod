@@ -1,0 +1,24 @@
+module github.com/efm-harness/efm-harness
+
+go 1.25
+
+require (
+	github.com/brianvoe/gofakeit/v7 v7.18.1
+	github.com/cucumber/godog v0.15.1
+	github.com/go-jose/go-jose/v4 v4.1.3
+	github.com/google/go-cmp v0.7.0
+	github.com/google/uuid v1.6.0
+	github.com/gorilla/mux v1.8.1
+	software.sslmate.com/src/go-pkcs12 v0.7.2
+)
+
+require (
+	github.com/cucumber/gherkin/go/v26 v26.2.0 // indirect
+	github.com/cucumber/messages/go/v21 v21.0.1 // indirect
+	github.com/gofrs/uuid v4.3.1+incompatible // indirect
+	github.com/hashicorp/go-immutable-radix v1.3.1 // indirect
+	github.com/hashicorp/go-memdb v1.3.4 // indirect
+	github.com/hashicorp/golang-lru v0.5.4 // indirect
+	github.com/spf13/pflag v1.0.7 // indirect
+	golang.org/x/crypto v0.11.0 // indirect
+)
