@@ -154,6 +154,9 @@ func (s *Service) Routes(r *mux.Router) {
 	if s.hooks.Routes != nil {
 		s.hooks.Routes(r)
 	}
+	r.NotFoundHandler = Handler(func(r *http.Request) Response {
+		return ErrorResponse(http.StatusNotFound, fmt.Sprintf("%s has no admin route %s %s", s.name, r.Method, r.URL.Path))
+	})
 }
 
 func (s *Service) hook(h func(*http.Request) Response) func(*http.Request) Response {
@@ -302,6 +305,7 @@ func (s *Service) applyFault(f Fault, w *recorder, r *http.Request) (done bool) 
 		}
 		return true
 	case ModeReset:
+		w.hijacked = true
 		if c, _, err := http.NewResponseController(w.ResponseWriter).Hijack(); err == nil {
 			if tc, ok := underlyingTCP(c); ok {
 				_ = tc.SetLinger(0)
@@ -310,6 +314,7 @@ func (s *Service) applyFault(f Fault, w *recorder, r *http.Request) (done bool) 
 		}
 		return true
 	case ModeBlackhole, ModeRefuse:
+		w.hijacked = true
 		c, _, err := http.NewResponseController(w.ResponseWriter).Hijack()
 		if err != nil {
 			<-r.Context().Done()
@@ -390,14 +395,8 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
-// Unwrap lets http.ResponseController reach the real writer (flush, hijack).
-func (r *recorder) Unwrap() http.ResponseWriter {
-	r.hijacked = true // only hijack and flush go through here; a flush happens after a write
-	if r.wrote {
-		r.hijacked = false
-	}
-	return r.ResponseWriter
-}
+// Unwrap lets http.ResponseController reach the real writer (flush, hijack, deadlines).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 func underlyingTCP(c net.Conn) (*net.TCPConn, bool) {
 	for {

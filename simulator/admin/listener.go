@@ -158,6 +158,10 @@ func (l *Listener) Park(c net.Conn) {
 }
 
 func (l *Listener) parkLocked(c net.Conn) {
+	if tc, ok := c.(*trackedConn); ok { // hold the raw connection: closing a tracked one takes l.mu
+		delete(l.conns, tc)
+		c = tc.Conn
+	}
 	if len(l.parked) >= maxParked {
 		l.parked[0].Close()
 		l.parked = l.parked[1:]

@@ -99,10 +99,4 @@ func NewPage[T any](content []T, number, size int, total int64, sorted bool) Pag
 }
 
 // errorTimestamp formats now like Java's ISO_OFFSET_DATE_TIME in Europe/Oslo.
-// TODO(reconcile): use the shared OffsetDateTime formatter from timestamp.go.
-func errorTimestamp(now time.Time) string {
-	if loc, err := time.LoadLocation("Europe/Oslo"); err == nil {
-		now = now.In(loc)
-	}
-	return now.Format("2006-01-02T15:04:05.999999999Z07:00")
-}
+func errorTimestamp(now time.Time) string { return NewOffsetDateTime(now.In(Oslo())).String() }

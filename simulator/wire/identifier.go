@@ -64,9 +64,9 @@ type IdentifierError struct {
 	Reason string
 }
 
-// Error reads like the real integration point's message.
+// Error is the real parser's message; Reason says more.
 func (e *IdentifierError) Error() string {
-	return fmt.Sprintf("Unable to parse identifier = '%s': %s", e.Value, e.Reason)
+	return fmt.Sprintf("Unable to parse identifier = '%s'", e.Value)
 }
 
 // Unwrap makes errors.Is(err, ErrInvalidIdentifier) true.
