@@ -99,7 +99,9 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 }
 
 // Reset forgets the service's state, journal and fault.
-func (c *Client) Reset(ctx context.Context) error { return c.Do(ctx, http.MethodPost, "/reset", nil, nil) }
+func (c *Client) Reset(ctx context.Context) error {
+	return c.Do(ctx, http.MethodPost, "/reset", nil, nil)
+}
 
 // Requests returns the journal entries that match f.
 func (c *Client) Requests(ctx context.Context, f Filter) ([]Entry, error) {
