@@ -1,0 +1,171 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+
+	"github.com/efm-harness/efm-harness/simulator/stack"
+)
+
+// errHelp is returned when the user asked for help; it is not a failure.
+var errHelp = flag.ErrHelp
+
+// upConfig is the configuration of `efm-harness up`.
+type upConfig struct {
+	Host        string
+	PortBase    int
+	Ports       map[string]int
+	Services    []string
+	Fast        bool
+	RequireAuth bool
+	LogLevel    slog.Level
+	Quiet       bool
+}
+
+// env reads EFM_<NAME>, so that every flag has an environment fallback.
+type env func(string) string
+
+func (e env) str(name, def string) string {
+	if v := e("EFM_" + name); v != "" {
+		return v
+	}
+	return def
+}
+
+func (e env) integer(name string, def int) (int, error) {
+	v := e("EFM_" + name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fmt.Errorf("EFM_%s=%q is not a number", name, v)
+	}
+	return n, nil
+}
+
+func (e env) boolean(name string, def bool) (bool, error) {
+	v := e("EFM_" + name)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("EFM_%s=%q is not true or false", name, v)
+	}
+	return b, nil
+}
+
+// portFlag names the flag and environment variable of each service's port.
+var portFlag = map[string]string{
+	stack.Control: "control-port", stack.IP: "ip-port", stack.SR: "sr-port", stack.Maskinporten: "maskinporten-port",
+	stack.DPO: "dpo-port", stack.DPV: "dpv-port", stack.DPF: "dpf-port", stack.DPI: "dpi-port",
+}
+
+func envName(flagName string) string { return strings.ToUpper(strings.ReplaceAll(flagName, "-", "_")) }
+
+// loadUp parses the flags of `up` with EFM_* environment fallbacks. Flags win over the environment.
+func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig, error) {
+	e := env(getenv)
+	var errs []error
+	must := func(v int, err error) int { errs = append(errs, err); return v }
+	mustB := func(v bool, err error) bool { errs = append(errs, err); return v }
+
+	cfg := upConfig{Ports: map[string]int{}}
+	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.Host, "host", e.str("HOST", "127.0.0.1"), "address to listen on (EFM_HOST); 0.0.0.0 listens on every interface")
+	fs.IntVar(&cfg.PortBase, "port-base", must(e.integer("PORT_BASE", stack.DefaultPortBase)),
+		"control port; the other default ports are fixed offsets from it, 0 picks free ports (EFM_PORT_BASE)")
+	portVals := map[string]*int{}
+	for name, fl := range portFlag {
+		portVals[name] = fs.Int(fl, must(e.integer(envName(fl), -1)), fmt.Sprintf("port of %s, overriding --port-base (EFM_%s)", name, envName(fl)))
+	}
+	services := fs.String("services", e.str("SERVICES", strings.Join(stack.Available(), ",")),
+		"comma-separated services to start (EFM_SERVICES); available: "+strings.Join(stack.Available(), ", "))
+	fs.BoolVar(&cfg.Fast, "fast", mustB(e.boolean("FAST", false)), "scale every interval to milliseconds, for tests (EFM_FAST)")
+	fs.BoolVar(&cfg.RequireAuth, "require-auth", mustB(e.boolean("REQUIRE_AUTH", false)),
+		"make the address register demand Maskinporten tokens like the real one (EFM_REQUIRE_AUTH)")
+	level := fs.String("log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (EFM_LOG_LEVEL)")
+	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: efm-harness up [flags]\n\nStarts the simulated eFormidling services in this process and serves until\ninterrupted (Ctrl-C).\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return cfg, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("up takes no arguments, got %q", fs.Args())
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
+		return cfg, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)
+	}
+	if cfg.PortBase < 0 || cfg.PortBase > 65535-20 {
+		return cfg, fmt.Errorf("--port-base %d is out of range", cfg.PortBase)
+	}
+	cfg.Ports = stack.Ports(cfg.PortBase)
+	for name, v := range portVals {
+		if *v >= 0 {
+			if *v > 65535 {
+				return cfg, fmt.Errorf("--%s %d is out of range", portFlag[name], *v)
+			}
+			cfg.Ports[name] = *v
+		}
+	}
+	for _, s := range strings.Split(*services, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			cfg.Services = append(cfg.Services, s)
+		}
+	}
+	return cfg, nil
+}
+
+// certsConfig is the configuration of `efm-harness certs`.
+type certsConfig struct {
+	Regenerate bool
+	Out        string
+	P12        string
+	Password   string
+}
+
+func loadCerts(args []string, getenv func(string) string, out io.Writer) (certsConfig, error) {
+	e := env(getenv)
+	var cfg certsConfig
+	fs := flag.NewFlagSet("certs", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.BoolVar(&cfg.Regenerate, "regenerate", false, "issue a new test CA and credentials instead of using the checked-in ones")
+	fs.StringVar(&cfg.Out, "out", e.str("CERTS_OUT", ""), "write the PKI as PEM files here (with --regenerate: default fixtures/pki) (EFM_CERTS_OUT)")
+	fs.StringVar(&cfg.P12, "p12", e.str("CERTS_P12", "keystores"), "export PKCS#12 keystores and a truststore here; empty skips (EFM_CERTS_P12)")
+	fs.StringVar(&cfg.Password, "password", e.str("CERTS_PASSWORD", "changeit"), "password of the exported keystores (EFM_CERTS_PASSWORD)")
+	fs.Usage = func() {
+		fmt.Fprintf(out, "Usage: efm-harness certs [flags]\n\nExports the TEST ONLY PKI as PKCS#12 keystores for a real Java integration\npoint (difi.move.org.keystore.*), or regenerates it.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("certs takes no arguments, got %q", fs.Args())
+	}
+	if cfg.Regenerate && cfg.Out == "" {
+		cfg.Out = "fixtures/pki"
+	}
+	if cfg.P12 != "" && cfg.Password == "" {
+		return cfg, errors.New("--password must not be empty when exporting keystores")
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+

@@ -1,0 +1,51 @@
+package features_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/efm-harness/efm-harness/features"
+	"github.com/efm-harness/efm-harness/simulator/stack"
+	"github.com/efm-harness/efm-harness/steps"
+)
+
+// TestFeatures runs every scenario against an in-process stack on free ports. Each scenario is a subtest:
+// go test ./features/ -run 'TestFeatures/<scenario name>'. Set EFM_TAGS to filter by tags.
+func TestFeatures(t *testing.T) {
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+
+	reports := filepath.Join("..", "reports")
+	if err := os.MkdirAll(reports, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	suite := godog.TestSuite{
+		Name: "efm-harness",
+		ScenarioInitializer: steps.Initialize(steps.Config{
+			SRURL: st.URL(stack.SR), MaskinportenURL: st.URL(stack.Maskinporten), ControlURL: st.ControlURL(),
+			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
+		}),
+		Options: &godog.Options{
+			FS:        features.FS,
+			Paths:     []string{"."},
+			Strict:    true,
+			Randomize: -1,
+			NoColors:  true,
+			Tags:      os.Getenv("EFM_TAGS"),
+			Format: "pretty,junit:" + filepath.Join(reports, "features-junit.xml") +
+				",cucumber:" + filepath.Join(reports, "features-cucumber.json"),
+			TestingT: t,
+		},
+	}
+	if status := suite.Run(); status != 0 {
+		t.Fatalf("feature suite failed with status %d", status)
+	}
+}

@@ -1,0 +1,255 @@
+// Package stack starts any subset of the harness's services in-process, each on its own listener (so each
+// can be refused or blackholed on its own, like separate hosts), plus the control port that serves every
+// service's admin API. It is the one place that wires packages together; cmd, the feature tests and the
+// load generator use it.
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/efm-harness/efm-harness/fixtures"
+	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/maskinporten"
+	"github.com/efm-harness/efm-harness/simulator/sr"
+)
+
+// Service names: the keys of Config.Ports, Stack.URL and the control port's /__admin/{service}.
+const (
+	Control      = "control"
+	IP           = "ip"
+	SR           = "sr"
+	Maskinporten = "maskinporten"
+	DPO          = "dpo"
+	DPV          = "dpv"
+	DPF          = "dpf"
+	DPI          = "dpi"
+)
+
+// DefaultPortBase is the control port; the other default ports are fixed offsets from it
+// (architecture §2: 9090 control, 9093 IP, 9099 address register, 9100 Maskinporten, 9101–9104 DPO–DPI).
+const DefaultPortBase = 9090
+
+var portOffsets = map[string]int{Control: 0, IP: 3, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
+
+// Available lists the services this build can start, in start-up order.
+func Available() []string { return []string{SR, Maskinporten} }
+
+// Planned lists services of the architecture that later versions add; asking for them is an error that
+// says so.
+func Planned() []string { return []string{IP, DPO, DPV, DPF, DPI} }
+
+// Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
+// 0 gives 0 everywhere, i.e. free ports).
+func Ports(base int) map[string]int {
+	m := map[string]int{}
+	for name, off := range portOffsets {
+		if base == 0 {
+			m[name] = 0
+		} else {
+			m[name] = base + off
+		}
+	}
+	return m
+}
+
+// Config says what to start and where.
+type Config struct {
+	// Host is the address to listen on (127.0.0.1 when empty).
+	Host string
+	// Ports maps service names to ports; a missing name or 0 picks a free port.
+	Ports map[string]int
+	// Services to start (Available() when empty). The control port always starts.
+	Services []string
+	// Fast scales every interval of the simulators to milliseconds (used by tests and `up --fast`).
+	Fast bool
+	// RequireAuth makes the address register demand Maskinporten tokens, as the real one does.
+	RequireAuth bool
+	// Population and PKI are the test data (fixtures.Default() and the checked-in PKI when nil).
+	Population *fixtures.Population
+	PKI        *fixtures.PKI
+	// Logger receives the services' request logs; nil logs nothing.
+	Logger *slog.Logger
+}
+
+// Stack is a running set of services.
+type Stack struct {
+	cfg          Config
+	control      *admin.Control
+	urls         map[string]string
+	order        []string
+	servers      []*http.Server
+	listeners    []*admin.Listener
+	SR           *sr.Server
+	Maskinporten *maskinporten.Server
+	closeOnce    sync.Once
+}
+
+// Start starts the services of cfg and returns when all of them listen.
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	if len(cfg.Services) == 0 {
+		cfg.Services = Available()
+	}
+	for _, s := range cfg.Services {
+		if !slices.Contains(Available(), s) {
+			if slices.Contains(Planned(), s) {
+				return nil, fmt.Errorf("start stack: service %q is not in this version yet (available: %s)", s, strings.Join(Available(), ", "))
+			}
+			return nil, fmt.Errorf("start stack: unknown service %q (available: %s)", s, strings.Join(Available(), ", "))
+		}
+	}
+	if cfg.Population == nil {
+		cfg.Population = fixtures.Default()
+	}
+	if cfg.PKI == nil {
+		p, err := fixtures.LoadPKI()
+		if err != nil {
+			return nil, fmt.Errorf("start stack: %w", err)
+		}
+		cfg.PKI = p
+	}
+	st := &Stack{cfg: cfg, control: admin.NewControl(), urls: map[string]string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
+
+	// Listen first, so that every service knows every URL before it is built.
+	ls := map[string]*admin.Listener{}
+	for _, name := range append([]string{Control}, cfg.Services...) {
+		l, err := admin.Listen(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Ports[name])))
+		if err != nil {
+			return nil, fmt.Errorf("start %s: %w", name, err)
+		}
+		ls[name] = l
+		st.listeners = append(st.listeners, l)
+		st.urls[name] = "http://" + l.Addr().String()
+	}
+
+	if slices.Contains(cfg.Services, Maskinporten) {
+		cred := cfg.PKI.MustGet(fixtures.CredMaskinporten)
+		mp, err := maskinporten.New(maskinporten.Options{
+			Signer: cred.Key, Certificate: cred.Certificate, Roots: cfg.PKI.Pool(),
+			Issuer:         st.urls[Maskinporten] + "/",
+			ExtraAudiences: []string{"https://test.maskinporten.no/"},
+			Logger:         cfg.Logger,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("start maskinporten: %w", err)
+		}
+		st.Maskinporten = mp
+		st.serve(Maskinporten, ls[Maskinporten], mp.Admin(), mp.Handler())
+	}
+	if slices.Contains(cfg.Services, SR) {
+		cred := cfg.PKI.MustGet(fixtures.CredSR)
+		opts := sr.Options{
+			Signer: cred.Key, Certificate: cred.Certificate,
+			Registrations:     cfg.Population.Registrations(cfg.PKI),
+			SvarUtCertificate: cfg.PKI.MustGet(fixtures.CredSvarUt).CertificatePEM(),
+			PrintProvider:     sr.PrintProvider{Orgnr: fixtures.PrintProviderOrgnr, Certificate: cfg.PKI.MustGet(fixtures.CredPrint).CertificatePEM()},
+			RequireAuth:       cfg.RequireAuth,
+			Logger:            cfg.Logger,
+		}
+		if st.Maskinporten != nil {
+			mp := st.Maskinporten
+			opts.TokenKeys = func() (*jose.JSONWebKeySet, error) { ks := mp.JWKS(); return &ks, nil }
+		}
+		srv, err := sr.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("start sr: %w", err)
+		}
+		st.SR = srv
+		st.serve(SR, ls[SR], srv.Admin(), srv.Handler())
+	}
+
+	ctl := &http.Server{Handler: st.control.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	st.servers = append(st.servers, ctl)
+	go func() { _ = ctl.Serve(ls[Control]) }()
+	st.order = append([]string{Control}, cfg.Services...)
+	ok = true
+	return st, nil
+}
+
+func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h http.Handler) {
+	svc.Attach(l)
+	st.control.Register(svc, st.urls[name])
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	st.servers = append(st.servers, srv)
+	go func() { _ = srv.Serve(l) }()
+}
+
+// URL is the base URL of a running service, "" if it is not running.
+func (st *Stack) URL(name string) string { return st.urls[name] }
+
+// ControlURL is the control port's base URL.
+func (st *Stack) ControlURL() string { return st.urls[Control] }
+
+// Admin is an admin client for the service, through the control port (so it works during port faults).
+func (st *Stack) Admin(name string) *admin.Client { return admin.ControlClient(st.ControlURL(), name) }
+
+// Services lists the running services (control first) with their URLs.
+func (st *Stack) Services() []ServiceURL {
+	out := make([]ServiceURL, 0, len(st.order))
+	for _, n := range st.order {
+		out = append(out, ServiceURL{Name: n, URL: st.urls[n]})
+	}
+	return out
+}
+
+// ServiceURL names a running service's base URL.
+type ServiceURL struct {
+	Name string
+	URL  string
+}
+
+// Population is the test population the stack serves.
+func (st *Stack) Population() *fixtures.Population { return st.cfg.Population }
+
+// PKI is the test PKI the stack uses.
+func (st *Stack) PKI() *fixtures.PKI { return st.cfg.PKI }
+
+// Shutdown stops every service gracefully, waiting for requests in flight until ctx ends.
+func (st *Stack) Shutdown(ctx context.Context) error {
+	var errs []error
+	st.closeOnce.Do(func() {
+		for _, l := range st.listeners {
+			l.SetBlackhole(false) // release held connections so that shutdown does not wait on them
+		}
+		for _, s := range st.servers {
+			if err := s.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, err)
+				_ = s.Close()
+			}
+		}
+		for _, l := range st.listeners {
+			_ = l.Close()
+		}
+		if st.Maskinporten != nil {
+			_ = st.Maskinporten.Close()
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Close stops every service within five seconds.
+func (st *Stack) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return st.Shutdown(ctx)
+}

@@ -1,0 +1,166 @@
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/efm-harness/efm-harness/simulator/admin"
+)
+
+func registerFaultSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^(?:the )?(address register|Maskinporten|[a-z]+) has the fault:$`, setFault)
+	sc.Step(`^the fault on (?:the )?(address register|Maskinporten|[a-z]+) is cleared$`, clearFault)
+	sc.Step(`^a client with a timeout of (\d+(?:\.\d+)?)s calls "([^"]*)" on (?:the )?(address register|Maskinporten|[a-z]+)$`, clientCalls)
+	sc.Step(`^the call times out after about (\d+(?:\.\d+)?)s$`, callTimesOut)
+	sc.Step(`^the call is refused$`, callRefused)
+	sc.Step(`^the call is reset by the peer$`, callReset)
+	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
+	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
+	sc.Step(`^(?:the )?(address register|Maskinporten|[a-z]+) journal shows (\d+) requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
+}
+
+func setFault(ctx context.Context, service string, doc *godog.DocString) error {
+	w := getWorld(ctx)
+	var f admin.Fault
+	dec := json.NewDecoder(strings.NewReader(doc.Content))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("fault JSON: %w", err)
+	}
+	w.faulted[serviceName(service)] = true
+	return w.admin(service).SetFault(ctx, f)
+}
+
+func clearFault(ctx context.Context, service string) error {
+	return getWorld(ctx).admin(service).ClearFault(ctx)
+}
+
+func clientCalls(ctx context.Context, seconds float64, path, service string) error {
+	w := getWorld(ctx)
+	base, err := w.cfg.serviceURL(service)
+	if err != nil {
+		return err
+	}
+	if path, err = w.expand(path); err != nil {
+		return err
+	}
+	// A fresh client per call, with no pooled connections, like an integration point after a restart.
+	c := &http.Client{Timeout: time.Duration(seconds * float64(time.Second)), Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := c.Get(base + path)
+	out := &callOutcome{Err: err}
+	if err == nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		out.Status = resp.StatusCode
+	}
+	out.Elapsed = time.Since(start)
+	w.call = out
+	return nil
+}
+
+func (w *world) outcome() (*callOutcome, error) {
+	if w.call == nil {
+		return nil, fmt.Errorf("no client call was made in this scenario")
+	}
+	return w.call, nil
+}
+
+func callTimesOut(ctx context.Context, seconds float64) error {
+	o, err := getWorld(ctx).outcome()
+	if err != nil {
+		return err
+	}
+	var ne net.Error
+	if !errors.As(o.Err, &ne) || !ne.Timeout() {
+		return fmt.Errorf("want a client timeout, got status %d, error %v", o.Status, o.Err)
+	}
+	want := time.Duration(seconds * float64(time.Second))
+	if o.Elapsed < want*9/10 || o.Elapsed > want*3 {
+		return fmt.Errorf("timed out after %v, want about %v", o.Elapsed, want)
+	}
+	return nil
+}
+
+func callRefused(ctx context.Context) error {
+	o, err := getWorld(ctx).outcome()
+	if err != nil {
+		return err
+	}
+	if !errors.Is(o.Err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("want connection refused, got status %d, error %v", o.Status, o.Err)
+	}
+	return nil
+}
+
+func callReset(ctx context.Context) error {
+	o, err := getWorld(ctx).outcome()
+	if err != nil {
+		return err
+	}
+	if o.Err == nil {
+		return fmt.Errorf("want a reset connection, got status %d", o.Status)
+	}
+	var ne net.Error
+	if errors.As(o.Err, &ne) && ne.Timeout() {
+		return fmt.Errorf("want a reset connection, got a timeout: %v", o.Err)
+	}
+	if !errors.Is(o.Err, syscall.ECONNRESET) && !errors.Is(o.Err, io.EOF) && !strings.Contains(o.Err.Error(), "EOF") {
+		return fmt.Errorf("want connection reset, got %v", o.Err)
+	}
+	return nil
+}
+
+func callAnswered(ctx context.Context, status int) error {
+	o, err := getWorld(ctx).outcome()
+	if err != nil {
+		return err
+	}
+	if o.Err != nil || o.Status != status {
+		return fmt.Errorf("want status %d, got status %d, error %v", status, o.Status, o.Err)
+	}
+	return nil
+}
+
+func callTookAtLeast(ctx context.Context, ms int) error {
+	o, err := getWorld(ctx).outcome()
+	if err != nil {
+		return err
+	}
+	if o.Elapsed < time.Duration(ms)*time.Millisecond {
+		return fmt.Errorf("call took %v, want at least %dms", o.Elapsed, ms)
+	}
+	return nil
+}
+
+func journalShows(ctx context.Context, service string, n int, path, fault string) error {
+	w := getWorld(ctx)
+	path, err := w.expand(path)
+	if err != nil {
+		return err
+	}
+	entries, err := w.admin(service).Requests(ctx, admin.Filter{Path: path})
+	if err != nil {
+		return err
+	}
+	count := 0
+	for _, e := range entries {
+		if fault == "" || e.Fault == fault {
+			count++
+		}
+	}
+	if count != n {
+		return fmt.Errorf("journal of %s shows %d requests to %s (fault %q), want %d", service, count, path, fault, n)
+	}
+	return nil
+}

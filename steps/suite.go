@@ -1,0 +1,170 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/cucumber/godog"
+	"github.com/google/go-cmp/cmp"
+)
+
+// Initialize returns the scenario initializer: per-scenario state, the reset of every service before a
+// scenario and the clearing of faults after it, and every step of the library.
+func Initialize(cfg Config) func(*godog.ScenarioContext) {
+	return func(sc *godog.ScenarioContext) {
+		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			w := &world{cfg: cfg, client: &http.Client{Timeout: cfg.timeout()}, faulted: map[string]bool{}}
+			for _, svc := range []string{"sr", "maskinporten"} {
+				if err := w.admin(svc).Reset(ctx); err != nil {
+					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
+				}
+			}
+			return context.WithValue(ctx, worldKey{}, w), nil
+		})
+		sc.After(func(ctx context.Context, s *godog.Scenario, err error) (context.Context, error) {
+			w, ok := ctx.Value(worldKey{}).(*world)
+			if !ok {
+				return ctx, nil
+			}
+			for svc := range w.faulted {
+				if svc == "sr-records" {
+					_ = w.admin("sr").Reset(ctx)
+					continue
+				}
+				_ = w.admin(svc).ClearFault(ctx)
+			}
+			if err != nil && w.last != nil {
+				_ = godog.Attach(ctx, godog.Attachment{Body: w.last.Body, FileName: "last-response", MediaType: "text/plain"})
+			}
+			return ctx, nil
+		})
+		registerHTTPSteps(sc)
+		registerRegisterSteps(sc)
+		registerTokenSteps(sc)
+		registerFaultSteps(sc)
+	}
+}
+
+func registerHTTPSteps(sc *godog.ScenarioContext) {
+	sc.Step(`^I GET "([^"]*)" from (?:the )?(address register|Maskinporten|[a-z]+)$`, getFrom)
+	sc.Step(`^the response status is (\d+)$`, responseStatusIs)
+	sc.Step(`^the response body is empty$`, responseBodyEmpty)
+	sc.Step(`^the response body is exactly:$`, responseBodyExactly)
+	sc.Step(`^the response JSON is:$`, responseJSONIs)
+	sc.Step(`^the response JSON has "([^"]*)" = "([^"]*)"$`, responseJSONHas)
+	sc.Step(`^the response header "([^"]*)" starts with "([^"]*)"$`, responseHeaderStartsWith)
+}
+
+func getFrom(ctx context.Context, path, service string) error {
+	w := getWorld(ctx)
+	base, err := w.cfg.serviceURL(service)
+	if err != nil {
+		return err
+	}
+	if path, err = w.expand(path); err != nil {
+		return err
+	}
+	_, err = w.do(ctx, http.MethodGet, base+path, http.Header{"Accept": {"application/json"}}, nil)
+	return err
+}
+
+func responseStatusIs(ctx context.Context, status int) error {
+	r, err := getWorld(ctx).lastResponse()
+	if err != nil {
+		return err
+	}
+	if r.Status != status {
+		return fmt.Errorf("status %d, want %d; body: %.500s", r.Status, status, r.Body)
+	}
+	return nil
+}
+
+func responseBodyEmpty(ctx context.Context) error {
+	r, err := getWorld(ctx).lastResponse()
+	if err != nil {
+		return err
+	}
+	if len(r.Body) != 0 {
+		return fmt.Errorf("body is not empty: %.300s", r.Body)
+	}
+	return nil
+}
+
+func responseBodyExactly(ctx context.Context, doc *godog.DocString) error {
+	w := getWorld(ctx)
+	r, err := w.lastResponse()
+	if err != nil {
+		return err
+	}
+	want, err := w.expand(doc.Content)
+	if err != nil {
+		return err
+	}
+	if got := strings.TrimRight(string(r.Body), "\n"); got != want {
+		return fmt.Errorf("body differs (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	return nil
+}
+
+// responseJSONIs compares the body with the expected JSON, ignoring key order and whitespace. A value
+// "<any>" in the expected JSON matches anything present.
+func responseJSONIs(ctx context.Context, doc *godog.DocString) error {
+	w := getWorld(ctx)
+	r, err := w.lastResponse()
+	if err != nil {
+		return err
+	}
+	wantText, err := w.expand(doc.Content)
+	if err != nil {
+		return err
+	}
+	want, err := decodeJSON([]byte(wantText))
+	if err != nil {
+		return fmt.Errorf("expected JSON in the feature: %w", err)
+	}
+	got, err := decodeJSON(r.Body)
+	if err != nil {
+		return err
+	}
+	anyValue := cmp.FilterValues(func(a, b any) bool { return a == "<any>" || b == "<any>" }, cmp.Comparer(func(a, b any) bool { return true }))
+	if diff := cmp.Diff(want, got, anyValue); diff != "" {
+		return fmt.Errorf("JSON differs (-want +got):\n%s", diff)
+	}
+	return nil
+}
+
+func responseJSONHas(ctx context.Context, path, want string) error {
+	w := getWorld(ctx)
+	r, err := w.lastResponse()
+	if err != nil {
+		return err
+	}
+	if want, err = w.expand(want); err != nil {
+		return err
+	}
+	v, err := decodeJSON(r.Body)
+	if err != nil {
+		return err
+	}
+	got, err := jsonPath(v, path)
+	if err != nil {
+		return err
+	}
+	if stringOf(got) != want {
+		return fmt.Errorf("%s is %q, want %q", path, stringOf(got), want)
+	}
+	return nil
+}
+
+func responseHeaderStartsWith(ctx context.Context, name, prefix string) error {
+	r, err := getWorld(ctx).lastResponse()
+	if err != nil {
+		return err
+	}
+	if got := r.Header.Get(name); !strings.HasPrefix(got, prefix) {
+		return fmt.Errorf("header %s is %q, want a value starting with %q", name, got, prefix)
+	}
+	return nil
+}

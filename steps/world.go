@@ -1,0 +1,211 @@
+// Package steps is the godog step library of the harness. It reaches the services only through their
+// URLs and the admin API (never by importing them), so the same scenarios run against the in-process
+// stack, a compose stack or a real Java integration point. The feature test in package features and the
+// binary's `test` command both register it with Initialize.
+package steps
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/efm-harness/efm-harness/fixtures"
+	"github.com/efm-harness/efm-harness/simulator/admin"
+)
+
+// Config says where the services under test are.
+type Config struct {
+	// SRURL, MaskinportenURL are the services' base URLs; ControlURL is the harness control port whose
+	// /__admin/{service} API resets services and sets faults.
+	SRURL           string
+	MaskinportenURL string
+	ControlURL      string
+	// Population and PKI are the test data the services were started with.
+	Population *fixtures.Population
+	PKI        *fixtures.PKI
+	// Timeout bounds every request a step makes (10 s when zero).
+	Timeout time.Duration
+}
+
+func (c Config) timeout() time.Duration {
+	if c.Timeout <= 0 {
+		return 10 * time.Second
+	}
+	return c.Timeout
+}
+
+// serviceURL maps a service name used in feature text to its base URL.
+func (c Config) serviceURL(name string) (string, error) {
+	switch name {
+	case "sr", "address register":
+		return c.SRURL, nil
+	case "maskinporten", "Maskinporten":
+		return c.MaskinportenURL, nil
+	}
+	return "", fmt.Errorf("unknown service %q (known: sr, maskinporten)", name)
+}
+
+// serviceName maps a service name used in feature text to its admin name.
+func serviceName(name string) string {
+	switch name {
+	case "address register":
+		return "sr"
+	case "Maskinporten":
+		return "maskinporten"
+	}
+	return name
+}
+
+// response is the last HTTP answer a step received.
+type response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// callOutcome is what a client with a timeout observed: an answer, or how it failed.
+type callOutcome struct {
+	Status  int
+	Err     error
+	Elapsed time.Duration
+}
+
+// world is one scenario's state.
+type world struct {
+	cfg      Config
+	client   *http.Client
+	last     *response
+	plain    *response // a plain JSON answer kept to compare a signed one with
+	token    *tokenState
+	call     *callOutcome
+	faulted  map[string]bool
+	resolved map[string]string
+}
+
+type worldKey struct{}
+
+func getWorld(ctx context.Context) *world { return ctx.Value(worldKey{}).(*world) }
+
+func (w *world) admin(service string) *admin.Client {
+	return admin.ControlClient(w.cfg.ControlURL, serviceName(service))
+}
+
+var placeholder = regexp.MustCompile(`\{([a-z-]+)(?::([a-z0-9-]+))?\}`)
+
+// expand replaces placeholders with test-population values: {org:<role>} and {orgnr:<role>} (the
+// organisation number), {citizen:<role>} (the fødselsnummer), {unknown-org}, {unknown-fnr},
+// {invalid-fnr}, {d-number}.
+func (w *world) expand(s string) (string, error) {
+	var err error
+	p := w.cfg.Population
+	out := placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		g := placeholder.FindStringSubmatch(m)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("placeholder %s: %v", m, r)
+			}
+		}()
+		switch g[1] {
+		case "org", "orgnr":
+			return p.Org(g[2]).Orgnr
+		case "citizen":
+			return p.Citizen(g[2]).Fnr
+		case "unknown-org":
+			return p.UnknownOrgnr
+		case "unknown-fnr":
+			return p.UnknownFnr
+		case "invalid-fnr":
+			return p.InvalidFnr
+		case "d-number":
+			return p.DNumber
+		}
+		if v, ok := w.resolved[g[1]]; ok {
+			return v
+		}
+		err = fmt.Errorf("unknown placeholder %s", m)
+		return m
+	})
+	return out, err
+}
+
+// do sends a request and keeps the answer as the last response.
+func (w *world) do(ctx context.Context, method, url string, header http.Header, body io.Reader) (*response, error) {
+	ctx, cancel := context.WithTimeout(ctx, w.cfg.timeout())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
+	}
+	resp, err := w.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read body: %w", method, url, err)
+	}
+	w.last = &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	return w.last, nil
+}
+
+func (w *world) lastResponse() (*response, error) {
+	if w.last == nil {
+		return nil, fmt.Errorf("no request has been made in this scenario")
+	}
+	return w.last, nil
+}
+
+// jsonPath reads a dotted path ("serviceRecords.0.service.identifier") from a decoded JSON value.
+func jsonPath(v any, path string) (any, error) {
+	cur := v
+	for _, part := range strings.Split(path, ".") {
+		switch c := cur.(type) {
+		case map[string]any:
+			next, ok := c[part]
+			if !ok {
+				return nil, fmt.Errorf("no field %q in %s", part, path)
+			}
+			cur = next
+		case []any:
+			var i int
+			if _, err := fmt.Sscanf(part, "%d", &i); err != nil || i < 0 || i >= len(c) {
+				return nil, fmt.Errorf("no element %q in %s (length %d)", part, path, len(c))
+			}
+			cur = c[i]
+		default:
+			return nil, fmt.Errorf("%s: %q is not an object or array", path, part)
+		}
+	}
+	return cur, nil
+}
+
+func decodeJSON(b []byte) (any, error) {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("body is not JSON (%v): %.300s", err, b)
+	}
+	return v, nil
+}
+
+func stringOf(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case nil:
+		return "null"
+	default:
+		b, _ := json.Marshal(t)
+		return string(b)
+	}
+}
