@@ -168,4 +168,3 @@ func loadCerts(args []string, getenv func(string) string, out io.Writer) (certsC
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 }
-
