@@ -30,6 +30,7 @@ Usage:
 
 Commands:
   up        start the simulated services and serve until interrupted
+  test      run the scenarios against a running stack (or an in-process one)
   certs     export the TEST ONLY PKI as PKCS#12 keystores, or regenerate it
   version   print the version
   help      show this help, or "help <command>" for a command's flags
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runUp(ctx, rest, stdout, stderr, getenv)
 	case "certs":
 		return runCerts(rest, stdout, stderr, getenv)
+	case "test":
+		return runTest(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":

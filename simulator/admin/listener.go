@@ -96,6 +96,9 @@ func (l *Listener) Close() error {
 	l.closed = true
 	l.cond.Broadcast()
 	l.releaseParkedLocked()
+	if l.refusing { // the socket is already closed
+		return nil
+	}
 	return l.inner.Close()
 }
 

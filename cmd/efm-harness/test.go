@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/cucumber/godog"
+
+	"github.com/efm-harness/efm-harness/features"
+	"github.com/efm-harness/efm-harness/fixtures"
+	"github.com/efm-harness/efm-harness/simulator/stack"
+	"github.com/efm-harness/efm-harness/steps"
+)
+
+// testConfig is the configuration of `efm-harness test`.
+type testConfig struct {
+	SRURL, MaskinportenURL, ControlURL string
+	Tags                               string
+	Format                             string
+	Reports                            string
+	Seed                               int64
+	Timeout                            time.Duration
+	Paths                              []string
+}
+
+func loadTest(args []string, getenv func(string) string, out io.Writer) (testConfig, error) {
+	e := env(getenv)
+	var cfg testConfig
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&cfg.SRURL, "sr-url", e.str("SR_URL", ""), "address register under test (EFM_SR_URL)")
+	fs.StringVar(&cfg.MaskinportenURL, "maskinporten-url", e.str("MASKINPORTEN_URL", ""), "Maskinporten under test (EFM_MASKINPORTEN_URL)")
+	fs.StringVar(&cfg.ControlURL, "control-url", e.str("CONTROL_URL", ""), "harness control port of that stack (EFM_CONTROL_URL)")
+	fs.StringVar(&cfg.Tags, "tags", e.str("TAGS", ""), `run scenarios matching a tag expression, e.g. "@routing && ~@slow" (EFM_TAGS)`)
+	fs.StringVar(&cfg.Format, "format", e.str("FORMAT", "pretty"), "pretty, progress or cucumber on the terminal (EFM_FORMAT)")
+	fs.StringVar(&cfg.Reports, "reports", e.str("REPORTS", "reports"), "directory for JUnit XML and cucumber JSON; empty skips (EFM_REPORTS)")
+	fs.Int64Var(&cfg.Seed, "seed", -1, "scenario order: -1 random (the seed is printed), 0 file order, N reproduces an order")
+	fs.DurationVar(&cfg.Timeout, "timeout", 10*time.Second, "timeout of every request a step makes")
+	fs.Usage = func() {
+		fmt.Fprintf(out, `Usage: efm-harness test [flags] [feature paths...]
+
+Runs the harness's scenarios (embedded in this binary) against a running stack
+given by its URLs, or, without URLs, against a fresh in-process stack. The stack
+under test must serve the default test population. Feature paths select files or
+directories of the embedded set, e.g. "routing" or "auth/maskinporten.feature".
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	cfg.Paths = fs.Args()
+	given := 0
+	for _, u := range []string{cfg.SRURL, cfg.MaskinportenURL, cfg.ControlURL} {
+		if u != "" {
+			given++
+		}
+	}
+	if given != 0 && given != 3 {
+		return cfg, errors.New("give all of --sr-url, --maskinporten-url and --control-url, or none to test an in-process stack")
+	}
+	return cfg, nil
+}
+
+func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := loadTest(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	sc := steps.Config{SRURL: cfg.SRURL, MaskinportenURL: cfg.MaskinportenURL, ControlURL: cfg.ControlURL,
+		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout}
+	if cfg.SRURL == "" {
+		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		sc.SRURL, sc.MaskinportenURL, sc.ControlURL = st.URL(stack.SR), st.URL(stack.Maskinporten), st.ControlURL()
+		fmt.Fprintf(stderr, "testing an in-process stack (control %s)\n", sc.ControlURL)
+	}
+	format := cfg.Format
+	if cfg.Reports != "" {
+		if err := os.MkdirAll(cfg.Reports, 0o755); err != nil {
+			return err
+		}
+		format += ",junit:" + filepath.Join(cfg.Reports, "features-junit.xml") + ",cucumber:" + filepath.Join(cfg.Reports, "features-cucumber.json")
+	}
+	paths := cfg.Paths
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	for i, p := range paths {
+		paths[i] = strings.TrimPrefix(strings.TrimPrefix(p, "features/"), "./")
+	}
+	suite := godog.TestSuite{
+		Name:                "efm-harness",
+		ScenarioInitializer: steps.Initialize(sc),
+		Options: &godog.Options{FS: features.FS, Paths: paths, Strict: true, Randomize: cfg.Seed, Tags: cfg.Tags,
+			Format: format, Output: stdout, NoColors: getenv("NO_COLOR") != "", DefaultContext: ctx},
+	}
+	switch suite.Run() {
+	case 0:
+		return nil
+	case 2:
+		return errors.New("bad feature options or paths")
+	}
+	return errors.New("some scenarios failed")
+}
