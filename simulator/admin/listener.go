@@ -179,12 +179,6 @@ func (l *Listener) releaseParkedLocked() {
 	l.parked = nil
 }
 
-// parkedCount is the number of held connections (for tests and state).
-func (l *Listener) parkedCount() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.parked)
-}
 
 type trackedConn struct {
 	net.Conn
