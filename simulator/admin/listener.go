@@ -179,7 +179,6 @@ func (l *Listener) releaseParkedLocked() {
 	l.parked = nil
 }
 
-
 type trackedConn struct {
 	net.Conn
 	l    *Listener
