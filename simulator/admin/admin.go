@@ -269,6 +269,9 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 			}
 			e.Headers[k] = strings.Join(v, ", ")
 		}
+		if r.Body == nil { // requests built for in-process use may carry no body at all
+			r.Body = http.NoBody
+		}
 		body := &digestReader{r: r.Body, h: sha256.New()}
 		r.Body = body
 		rec := &recorder{ResponseWriter: w}

@@ -38,7 +38,7 @@ var testKeys = sync.OnceValue(func() map[string]*rsa.PrivateKey {
 	return keys
 })
 
-func testKey(t *testing.T, name string) *rsa.PrivateKey {
+func testKey(t testing.TB, name string) *rsa.PrivateKey {
 	t.Helper()
 	k, ok := testKeys()[name]
 	if !ok {
@@ -48,7 +48,7 @@ func testKey(t *testing.T, name string) *rsa.PrivateKey {
 }
 
 // selfSignedCert makes a self-signed certificate for key named cn.
-func selfSignedCert(t *testing.T, key *rsa.PrivateKey, cn string) *x509.Certificate {
+func selfSignedCert(t testing.TB, key *rsa.PrivateKey, cn string) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(int64(len(cn)) + 1000),
@@ -70,7 +70,7 @@ func selfSignedCert(t *testing.T, key *rsa.PrivateKey, cn string) *x509.Certific
 var pemCache sync.Map
 
 // testPEM is a PEM certificate named cn (cached per name).
-func testPEM(t *testing.T, cn string) string {
+func testPEM(t testing.TB, cn string) string {
 	t.Helper()
 	if v, ok := pemCache.Load(cn); ok {
 		return v.(string)
@@ -83,7 +83,7 @@ func testPEM(t *testing.T, cn string) string {
 
 // validFnr makes a valid fødselsnummer from a date (ddmmyy) and an individual number, trying the following
 // individual numbers until the check digits work out.
-func validFnr(t *testing.T, ddmmyy string, individual int) string {
+func validFnr(t testing.TB, ddmmyy string, individual int) string {
 	t.Helper()
 	for i := individual; i < individual+100; i++ {
 		first9 := fmt.Sprintf("%s%03d", ddmmyy, i%1000)
@@ -124,7 +124,7 @@ func allDPOProcesses() []string {
 	return append(wire.ArkivmeldingProcesses(), wire.ProcessAvtalt)
 }
 
-func testPopulation(t *testing.T) population {
+func testPopulation(t testing.TB) population {
 	t.Helper()
 	p := population{
 		fnrDigital:       validFnr(t, "010190", 100),
@@ -185,12 +185,12 @@ func (p population) reg(t *testing.T, id string) wire.Registration {
 	return wire.Registration{}
 }
 
-func testEnv(t *testing.T) Env {
+func testEnv(t testing.TB) Env {
 	return Env{SvarUtCertificate: testPEM(t, "svarut"), PrintProvider: PrintProvider{Orgnr: printOrgnr, Certificate: testPEM(t, "print")}}
 }
 
 // newTestServer starts a register on the test population; edit adjusts the options.
-func newTestServer(t *testing.T, edit func(*Options)) (*Server, *httptest.Server, population) {
+func newTestServer(t testing.TB, edit func(*Options)) (*Server, *httptest.Server, population) {
 	t.Helper()
 	pop := testPopulation(t)
 	env := testEnv(t)
