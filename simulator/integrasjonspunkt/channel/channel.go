@@ -1,0 +1,63 @@
+// Package channel is the contract between the integration point's delivery engine and its message
+// channels: one adapter per service (DPO, DPV, DPF, DPI) in a subpackage, each owning how a message is
+// sent over its upstream protocol.
+package channel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
+	"github.com/efm-harness/efm-harness/simulator/wire"
+)
+
+// Message is an outgoing message as a channel gets it.
+type Message struct {
+	SBD *wire.StandardBusinessDocument
+	// Files are the attachments in dokumentnummer order; Open reads one.
+	Files []store.File
+	Open  func(store.File) (io.ReadCloser, error)
+	// Record is the receiver's service record that chose this channel (certificate, resource, …).
+	Record wire.ServiceRecord
+}
+
+// Result is what a successful send tells the delivery engine.
+type Result struct {
+	// ExternalReference is the upstream's id of the message (e.g. a file transfer id).
+	ExternalReference string
+	// Pollable turns on status polling of the conversation (channels with a polling strategy).
+	Pollable bool
+}
+
+// Channel sends messages over one service.
+type Channel interface {
+	// Service is the service identifier this channel serves.
+	Service() wire.ServiceIdentifier
+	// Send delivers m upstream. An error wrapped by Permanent ends the message as FEIL at once; any other
+	// error is retried with back-off.
+	Send(ctx context.Context, m Message) (Result, error)
+}
+
+// PermanentError is a failure that retrying cannot fix, such as a 4xx from the upstream.
+type PermanentError struct {
+	Err error
+	// RawReceipt is the upstream's answer, kept on the FEIL status.
+	RawReceipt string
+}
+
+func (e *PermanentError) Error() string { return fmt.Sprintf("permanent: %v", e.Err) }
+
+// Unwrap gives the cause.
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent marks err as permanent, with the upstream's raw answer.
+func Permanent(err error, raw string) error { return &PermanentError{Err: err, RawReceipt: raw} }
+
+// AsPermanent reports whether err is permanent.
+func AsPermanent(err error) (*PermanentError, bool) {
+	var p *PermanentError
+	ok := errors.As(err, &p)
+	return p, ok
+}

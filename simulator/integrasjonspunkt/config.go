@@ -1,0 +1,135 @@
+package integrasjonspunkt
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
+	"github.com/efm-harness/efm-harness/simulator/wire"
+)
+
+// Config is everything the reference integration point needs; zero fields get the real IP's defaults
+// (spec ip-api §4.4, §4.6, §9; upstreams §1.1).
+type Config struct {
+	// OrgNumber is the integration point's own organisation (difi.move.org.number), 9 digits.
+	OrgNumber string
+	// Key and Certificate are the organisation's business certificate (difi.move.org.keystore): it signs
+	// ASiC-E packages and Maskinporten assertions and decrypts what arrives.
+	Key         *rsa.PrivateKey
+	Certificate *x509.Certificate
+	// DataDir holds the database and the files of outgoing messages (a temporary directory when empty).
+	DataDir string
+
+	// ServiceRegistryURL is the address register (difi.move.serviceregistryEndpoint), without a trailing slash.
+	ServiceRegistryURL string
+	// SignedLookups asks the register for JWS answers and verifies them against its /jwk (difi.move.sign.enable).
+	SignedLookups bool
+	// MaskinportenURL is the token endpoint (difi.move.oidc.url) and MaskinportenAudience the assertion's
+	// aud (difi.move.oidc.audience). Empty MaskinportenURL sends no token to the register.
+	MaskinportenURL      string
+	MaskinportenAudience string
+	// ClientID is the Maskinporten client id (MOVE_IP_<orgnr> when empty).
+	ClientID string
+
+	// DPOBrokerURL is the Altinn 3 Broker base (difi.move.dpo.brokerserviceUrl), DPOTokenExchangeURL the
+	// Altinn token exchange, DPOResource the broker resource. Empty DPOBrokerURL disables DPO.
+	DPOBrokerURL        string
+	DPOTokenExchangeURL string
+	DPOResource         string
+
+	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
+	DefaultTTL time.Duration
+	// Retry is the back-off between delivery attempts: Initial, ×Multiplier, at most Max, and MaxAttempts
+	// attempts in all (the real IP: 20 s ×3 capped at 1 h, 105 attempts).
+	Retry delivery.RetryPolicy
+	// Workers is the number of concurrent delivery attempts (difi.move.queue.concurrency, 10).
+	Workers int
+	// UpstreamTimeout bounds every call to an upstream service (30 s).
+	UpstreamTimeout time.Duration
+	// TTLScanInterval is how often expired conversations get LEVETID_UTLOPT (30 s); PollInterval how
+	// often idle delivery workers look for due jobs (1 s).
+	TTLScanInterval time.Duration
+	PollInterval    time.Duration
+	// LookupCacheTTL is how long address-register answers are cached (5 min).
+	LookupCacheTTL time.Duration
+	// UploadLimits are the per-channel limits of a message's total file size (§4.6).
+	UploadLimits map[wire.ServiceIdentifier]int64
+	// StatusQueueIncludes lists the channels whose statuses go to the status queue (empty by default).
+	StatusQueueIncludes []wire.ServiceIdentifier
+	// Fast scales every interval down to milliseconds, for tests.
+	Fast bool
+
+	// Logger receives the integration point's log; nil discards it.
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Size units as Spring's DataSize counts them.
+const (
+	MB = 1024 * 1024
+	GB = 1024 * MB
+)
+
+// withDefaults fills the zero fields and checks the rest.
+func (c Config) withDefaults() (Config, error) {
+	if !wire.ValidOrgNumber(c.OrgNumber) {
+		return c, fmt.Errorf("config: org number %q is not a valid 9-digit organisation number", c.OrgNumber)
+	}
+	if c.Key == nil || c.Certificate == nil {
+		return c, fmt.Errorf("config: the organisation's key and certificate are required")
+	}
+	if c.ServiceRegistryURL == "" {
+		return c, fmt.Errorf("config: the address register URL is required")
+	}
+	if c.ClientID == "" {
+		c.ClientID = "MOVE_IP_" + c.OrgNumber
+	}
+	if c.DPOResource == "" {
+		c.DPOResource = wire.ResourceDPO
+	}
+	scale := time.Duration(1)
+	if c.Fast {
+		scale = 1000 // a second becomes a millisecond
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v / scale
+		}
+	}
+	def(&c.DefaultTTL, 24*time.Hour)
+	def(&c.Retry.Initial, 20*time.Second)
+	def(&c.Retry.Max, time.Hour)
+	def(&c.UpstreamTimeout, 30*time.Second)
+	def(&c.TTLScanInterval, 30*time.Second)
+	def(&c.PollInterval, time.Second)
+	def(&c.LookupCacheTTL, 5*time.Minute)
+	if c.Fast && c.UpstreamTimeout < 2*time.Second {
+		c.UpstreamTimeout = 2 * time.Second // a real network round trip still takes real time
+	}
+	if c.Retry.Multiplier == 0 {
+		c.Retry.Multiplier = 3
+	}
+	if c.Retry.MaxAttempts == 0 {
+		c.Retry.MaxAttempts = 105
+	}
+	if c.Workers == 0 {
+		c.Workers = 10
+	}
+	limits := map[wire.ServiceIdentifier]int64{wire.ServiceDPO: GB, wire.ServiceDPV: 250 * MB, wire.ServiceDPI: 50 * MB,
+		wire.ServiceDPF: GB, wire.ServiceDPE: 2 * MB, wire.ServiceDPH: 18 * MB}
+	for k, v := range c.UploadLimits {
+		limits[k] = v
+	}
+	c.UploadLimits = limits
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}
