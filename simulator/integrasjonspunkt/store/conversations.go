@@ -206,22 +206,35 @@ func (s *Store) ConversationByMessageID(ctx context.Context, messageID, directio
 	return s.oneConversation(ctx, `c.message_id = ? AND c.direction = ?`, messageID, direction)
 }
 
+// oneConversation reads a conversation and its statuses in one transaction, so that they agree.
 func (s *Store) oneConversation(ctx context.Context, where string, args ...any) (Conversation, error) {
-	c, err := scanConversation(s.db.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations c WHERE `+where, args...))
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, fmt.Errorf("conversation: %w", ErrNotFound)
-	}
+	var c Conversation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		c, err = scanConversation(tx.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations c WHERE `+where, args...))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		list := []Conversation{c}
+		err = attachStatuses(ctx, tx, list)
+		c = list[0]
+		return err
+	})
 	if err != nil {
 		return c, fmt.Errorf("conversation: %w", err)
 	}
-	list := []Conversation{c}
-	if err := s.attachStatuses(ctx, list); err != nil {
-		return c, err
-	}
-	return list[0], nil
+	return c, nil
 }
 
-func (s *Store) attachStatuses(ctx context.Context, cs []Conversation) error {
+// querier is what attachStatuses needs of a *sql.DB or *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+func attachStatuses(ctx context.Context, q querier, cs []Conversation) error {
 	if len(cs) == 0 {
 		return nil
 	}
@@ -231,7 +244,7 @@ func (s *Store) attachStatuses(ctx context.Context, cs []Conversation) error {
 	for i, c := range cs {
 		idx[c.ID], ph[i], args[i] = i, "?", c.ID
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+statusColumns+` FROM message_statuses s JOIN conversations c ON c.id = s.conv_id
+	rows, err := q.QueryContext(ctx, `SELECT `+statusColumns+` FROM message_statuses s JOIN conversations c ON c.id = s.conv_id
 		WHERE s.conv_id IN (`+strings.Join(ph, ",")+`) ORDER BY s.id`, args...)
 	if err != nil {
 		return fmt.Errorf("statuses: %w", err)

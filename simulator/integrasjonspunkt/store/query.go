@@ -168,27 +168,30 @@ func (s *Store) Conversations(ctx context.Context, f Filter, p PageRequest, poll
 		return nil, 0, err
 	}
 	var total int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations c`+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count conversations: %w", err)
-	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+convColumns+` FROM conversations c`+where+order+limit(p), args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list conversations: %w", err)
-	}
 	var out []Conversation
-	for rows.Next() {
-		c, err := scanConversation(rows)
-		if err != nil {
-			rows.Close()
-			return nil, 0, fmt.Errorf("list conversations: %w", err)
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations c`+where, args...).Scan(&total); err != nil {
+			return fmt.Errorf("count conversations: %w", err)
 		}
-		out = append(out, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	return out, total, s.attachStatuses(ctx, out)
+		rows, err := tx.QueryContext(ctx, `SELECT `+convColumns+` FROM conversations c`+where+order+limit(p), args...)
+		if err != nil {
+			return fmt.Errorf("list conversations: %w", err)
+		}
+		for rows.Next() {
+			c, err := scanConversation(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("list conversations: %w", err)
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return attachStatuses(ctx, tx, out)
+	})
+	return out, total, err
 }
 
 // Statuses returns a page of statuses (default order id ascending) and the total count.
