@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,4 +86,3 @@ func TestLookupErrors(t *testing.T) {
 		t.Errorf("closed register: %v", err)
 	}
 }
-
