@@ -1,0 +1,336 @@
+// Package dpo is the reference integration point's DPO channel: sending over the Altinn 3 Broker as the
+// real IP v4 does (spec upstreams §4.2–4.3). A Maskinporten token with the system user's
+// authorization_details is exchanged for an Altinn token; a file transfer is initialised (with the real
+// IP's trailing slash) and sbd.zip uploaded: sbd.json plus, when the message has files, asic.zip — a
+// CAdES-signed ASiC-E, CMS-encrypted (AES-256-CBC, RSA-OAEP) for the receiver's certificate from the
+// address register.
+package dpo
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
+	"github.com/efm-harness/efm-harness/simulator/wire"
+)
+
+// Scopes of the broker.
+const (
+	ScopeWrite = "altinn:broker.write"
+	ScopeRead  = "altinn:broker.read"
+)
+
+// Options configure the channel.
+type Options struct {
+	// BrokerURL is the broker API base (…/broker/api/v1), TokenExchangeURL the Altinn token exchange.
+	BrokerURL        string
+	TokenExchangeURL string
+	// Resource is the broker resource (eformidling-dpo-meldingsutveksling).
+	Resource string
+	// OrgNumber is the integration point's own organisation; Reportees are further organisations it
+	// sends for (difi.move.dpo.reportees), each with a system user.
+	OrgNumber string
+	Reportees []string
+	// Key and Certificate sign the ASiC-E (the organisation's business certificate).
+	Key         *rsa.PrivateKey
+	Certificate *x509.Certificate
+	// Tokens gets Maskinporten tokens; HTTP makes every call (it must have a timeout).
+	Tokens *oidc.Client
+	HTTP   *http.Client
+	Now    func() time.Time
+}
+
+// Channel sends over DPO.
+type Channel struct {
+	opts Options
+	mu   sync.Mutex
+	alt  map[string]altinnToken
+}
+
+type altinnToken struct {
+	value   string
+	expires time.Time
+}
+
+// New makes the channel.
+func New(opts Options) *Channel {
+	if opts.HTTP == nil {
+		opts.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Resource == "" {
+		opts.Resource = wire.ResourceDPO
+	}
+	opts.BrokerURL = strings.TrimRight(opts.BrokerURL, "/")
+	return &Channel{opts: opts, alt: map[string]altinnToken{}}
+}
+
+// Service is DPO.
+func (c *Channel) Service() wire.ServiceIdentifier { return wire.ServiceDPO }
+
+// SystemUser is the authorization_details entry of the system user of orgnr, as the IP configures it.
+func SystemUser(orgnr string) []map[string]any {
+	return []map[string]any{{
+		"type":           "urn:altinn:systemuser",
+		"systemuser_org": map[string]string{"authority": wire.AuthorityISO6523, "ID": wire.ICDNorway + ":" + orgnr},
+		"externalRef":    orgnr + "_integrasjonspunkt_systembruker_" + orgnr,
+	}}
+}
+
+// Send delivers m: token, exchange, initialise, upload.
+func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, error) {
+	sender, err := c.sender(m.SBD)
+	if err != nil {
+		return channel.Result{}, channel.Permanent(err, "")
+	}
+	receiver, err := wire.ParseIdentifier(m.SBD.ReceiverIdentifier())
+	if err != nil || !receiver.IsOrganization() {
+		return channel.Result{}, channel.Permanent(fmt.Errorf("DPO receiver %q is not an organisation", m.SBD.ReceiverIdentifier()), "")
+	}
+	pkg, err := c.pack(m, sender, receiver.Main())
+	if err != nil {
+		return channel.Result{}, channel.Permanent(err, "")
+	}
+	init := map[string]any{
+		"fileName": "sbd.zip", "resourceId": c.opts.Resource, "sendersFileTransferReference": uuid.NewString(),
+		"sender": wire.ICDNorway + ":" + sender, "recipients": []string{receiver.Main()},
+		"propertyList": map[string]string{}, "checksum": nil, "disableVirusScan": nil,
+	}
+	if ch := m.SBD.MessageChannel(); ch != "" && (m.SBD.Type() == wire.TypeStatus || m.SBD.Type().IsReceipt()) {
+		init["sendersFileTransferReference"] = ch
+	}
+	body, _ := json.Marshal(init)
+	var created struct {
+		FileTransferID string `json:"fileTransferId"`
+	}
+	if err := c.call(ctx, sender, http.MethodPost, c.opts.BrokerURL+"/filetransfer/", "application/json", body, &created); err != nil {
+		return channel.Result{}, err
+	}
+	if created.FileTransferID == "" {
+		return channel.Result{}, fmt.Errorf("broker initialised no file transfer (no fileTransferId)")
+	}
+	if err := c.call(ctx, sender, http.MethodPost, c.opts.BrokerURL+"/filetransfer/"+created.FileTransferID+"/upload",
+		"application/octet-stream", pkg, nil); err != nil {
+		return channel.Result{}, err
+	}
+	return channel.Result{ExternalReference: created.FileTransferID}, nil
+}
+
+// sender is the organisation the message goes out for: the part identifier of an on-behalf-of sender
+// (0192:own:X), which must be the IP's own organisation or one of its reportees.
+func (c *Channel) sender(sbd *wire.StandardBusinessDocument) (string, error) {
+	p, err := wire.ParseIdentifier(sbd.SenderIdentifier())
+	if err != nil || !p.IsOrganization() {
+		return "", fmt.Errorf("DPO sender %q is not an organisation", sbd.SenderIdentifier())
+	}
+	org := p.OrgID
+	if p.PartID != "" {
+		org = p.PartID
+	}
+	if org == c.opts.OrgNumber {
+		return org, nil
+	}
+	for _, r := range c.opts.Reportees {
+		if r == org {
+			return org, nil
+		}
+	}
+	return "", fmt.Errorf("no DPO system user for sender %s: configure it as a reportee", org)
+}
+
+// pack builds sbd.zip.
+func (c *Channel) pack(m channel.Message, sender, receiver string) ([]byte, error) {
+	sbd := *m.SBD
+	hdr := sbd.Header
+	hdr.Sender = []wire.Partner{{Identifier: &wire.PartnerIdentification{Value: wire.ICDNorway + ":" + sender, Authority: wire.AuthorityISO6523}}}
+	sbd.Header = hdr
+	sbdJSON, err := json.Marshal(&sbd)
+	if err != nil {
+		return nil, fmt.Errorf("encode sbd.json: %w", err)
+	}
+	var asic []byte
+	if len(m.Files) > 0 {
+		if asic, err = c.seal(m, sender, receiver); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range []struct {
+		name string
+		data []byte
+	}{{"sbd.json", sbdJSON}, {"asic.zip", asic}} {
+		if e.data == nil {
+			continue
+		}
+		w, err := zw.Create(e.name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := w.Write(e.data); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("write sbd.zip: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// seal builds the encrypted ASiC-E: the eFormidling manifest, the primary document, then the rest in
+// dokumentnummer order.
+func (c *Channel) seal(m channel.Message, sender, receiver string) ([]byte, error) {
+	cert, err := parseCertificate(m.Record.PEMCertificate)
+	if err != nil {
+		return nil, fmt.Errorf("receiver certificate from the address register: %w", err)
+	}
+	files := make([]dokumentpakke.File, 0, len(m.Files)+1)
+	var primary *dokumentpakke.ManifestDocument
+	for _, f := range m.Files {
+		r, err := m.Open(f)
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f.Filename, err)
+		}
+		df := dokumentpakke.File{Name: f.Filename, MimeType: f.MimeType, Content: b}
+		if f.Primary && primary == nil {
+			primary = &dokumentpakke.ManifestDocument{Href: f.Filename, Mime: f.MimeType}
+			files = append([]dokumentpakke.File{df}, files...)
+			continue
+		}
+		files = append(files, df)
+	}
+	if primary == nil { // the first uploaded file, as the real IP does
+		primary = &dokumentpakke.ManifestDocument{Href: files[0].Name, Mime: files[0].MimeType}
+	}
+	manifest, err := dokumentpakke.BuildManifest(dokumentpakke.Manifest{Mottaker: receiver, Avsender: wire.ICDNorway + ":" + sender, Hoveddokument: primary})
+	if err != nil {
+		return nil, err
+	}
+	files = append([]dokumentpakke.File{{Name: "manifest.xml", MimeType: "application/xml", Content: manifest}}, files...)
+	return dokumentpakke.Seal(files, dokumentpakke.Signer{Key: c.opts.Key, Certificate: c.opts.Certificate}, cert, dokumentpakke.RSAOAEP)
+}
+
+func parseCertificate(p string) (*x509.Certificate, error) {
+	if !strings.Contains(p, "BEGIN CERTIFICATE") {
+		p = "-----BEGIN CERTIFICATE-----\n" + p + "\n-----END CERTIFICATE-----\n"
+	}
+	b, _ := pem.Decode([]byte(p))
+	if b == nil {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+// altinnToken returns the exchanged Altinn token for orgnr's system user, cached for 25 minutes.
+func (c *Channel) altinnToken(ctx context.Context, orgnr string, fresh bool) (string, error) {
+	c.mu.Lock()
+	t, ok := c.alt[orgnr]
+	c.mu.Unlock()
+	if ok && !fresh && c.opts.Now().Before(t.expires) {
+		return t.value, nil
+	}
+	req := oidc.Request{Scopes: []string{ScopeWrite}, AuthorizationDetails: SystemUser(orgnr)}
+	if fresh {
+		c.opts.Tokens.Forget(req)
+	}
+	mp, err := c.opts.Tokens.Token(ctx, req)
+	if err != nil {
+		if errors.Is(err, oidc.ErrGrant) {
+			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), err.Error())
+		}
+		return "", err
+	}
+	r, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.TokenExchangeURL, nil)
+	if err != nil {
+		return "", err
+	}
+	r.Header.Set("Authorization", "Bearer "+mp)
+	resp, err := c.opts.HTTP.Do(r)
+	if err != nil {
+		return "", fmt.Errorf("altinn token exchange: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return "", fmt.Errorf("altinn token exchange: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		err := fmt.Errorf("altinn token exchange answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), string(body))
+		}
+		return "", err
+	}
+	value := strings.TrimSpace(string(body)) // used raw, as the real IP does
+	c.mu.Lock()
+	c.alt[orgnr] = altinnToken{value: value, expires: c.opts.Now().Add(25 * time.Minute)}
+	c.mu.Unlock()
+	return value, nil
+}
+
+// call makes a broker call with the Altinn token of orgnr. A 401 or 403 gets one fresh token; a second one
+// is an authentication failure. Other 4xx are permanent, 5xx and network errors transient.
+func (c *Channel) call(ctx context.Context, orgnr, method, url, contentType string, body []byte, out any) error {
+	for try := 0; ; try++ {
+		tok, err := c.altinnToken(ctx, orgnr, try > 0)
+		if err != nil {
+			return err
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+		if err != nil {
+			return channel.Permanent(err, "")
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Accept", "application/json")
+		resp, err := c.opts.HTTP.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, url, err)
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("%s %s: read answer: %w", method, url, err)
+		}
+		switch s := resp.StatusCode; {
+		case s >= 200 && s < 300:
+			if out != nil && len(raw) > 0 {
+				if err := json.Unmarshal(raw, out); err != nil {
+					return fmt.Errorf("%s %s: answer: %w", method, url, err)
+				}
+			}
+			return nil
+		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
+			continue
+		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+			return channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, url, s), string(raw))
+		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
+			return fmt.Errorf("%s %s answered %d: %s", method, url, s, strings.TrimSpace(string(raw)))
+		default:
+			return channel.Permanent(fmt.Errorf("%s %s answered %d", method, url, s), string(raw))
+		}
+	}
+}
