@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -269,8 +270,8 @@ func (s *Server) KeyID() string { return s.kid }
 // JWKS is the public key set served at /jwk.
 func (s *Server) JWKS() jose.JSONWebKeySet { return s.jwks }
 
-// Verifier is a Verifier that checks this server's tokens without fetching /jwk.
-func (s *Server) Verifier() *Verifier { return NewStaticVerifier(s.jwks) }
+// Verifier is a bearer.Verifier that checks this server's tokens without fetching /jwk.
+func (s *Server) Verifier() *bearer.Verifier { return bearer.NewStaticVerifier(s.jwks) }
 
 // ErrKey is wrapped by RegisterKey's errors.
 var ErrKey = errors.New("maskinporten: bad client key")

@@ -2,27 +2,21 @@ package sr
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
-// Token key fetching.
+// Token checking.
 const (
-	jwksTimeout      = 5 * time.Second
-	jwksCacheFor     = time.Minute
-	jwksRefreshAfter = 5 * time.Second // a token with an unknown key refetches at most this often
-	tokenLeeway      = jwt.DefaultLeeway
+	jwksTimeout = 5 * time.Second
+	tokenLeeway = jwt.DefaultLeeway
 )
 
 // caller is who a request comes from, as far as its bearer token says.
@@ -32,31 +26,21 @@ type caller struct {
 	scopes        map[string]bool
 }
 
-// tokenClaims are the Maskinporten claims the register reads.
-type tokenClaims struct {
-	Consumer struct {
-		Authority string `json:"authority"`
-		ID        string `json:"ID"`
-	} `json:"consumer"`
-	Scope scopeList `json:"scope"`
-}
-
-// scopeList reads the scope claim as a space-separated string (Maskinporten) or an array.
-type scopeList []string
-
-// UnmarshalJSON reads either form.
-func (l *scopeList) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err == nil {
-		*l = strings.Fields(s)
-		return nil
+// newVerifier checks bearer tokens against opts.TokenKeys, else the keys at opts.MaskinportenJWKSURL
+// (cached for a minute), else nothing: without a key source tokens are decoded without checking their
+// signature, so that curl and hand-made tokens work. Time claims are checked with a minute's leeway, and
+// a token without exp is accepted.
+func newVerifier(opts Options) *bearer.Verifier {
+	var v *bearer.Verifier
+	switch {
+	case opts.TokenKeys != nil:
+		v = bearer.NewFuncVerifier(opts.TokenKeys)
+	case opts.MaskinportenJWKSURL != "":
+		v = bearer.NewVerifier(opts.MaskinportenJWKSURL, &http.Client{Timeout: jwksTimeout})
+	default:
+		v = bearer.NewUnverifiedVerifier()
 	}
-	var a []string
-	if err := json.Unmarshal(b, &a); err != nil {
-		return errors.New("scope is neither a string nor an array of strings")
-	}
-	*l = a
-	return nil
+	return v.WithClock(opts.Now).WithLeeway(tokenLeeway).AllowMissingExpiry()
 }
 
 // authenticate reads the bearer token. Without an Authorization header (or with another scheme, such as
@@ -80,148 +64,29 @@ func (s *Server) authenticate(r *http.Request) (caller, *Error) {
 	for _, sc := range claims.Scope {
 		c.scopes[sc] = true
 	}
-	if id := claims.Consumer.ID; id != "" {
+	if id := claims.Consumer; id != "" {
 		if p, err := wire.ParseIdentifier(id); err == nil && p.Kind == wire.KindOrganization && p.ICD == wire.ICDNorway {
 			c.consumerOrgnr = p.OrgID
 		}
 	}
 	if c.consumerOrgnr == "" && s.opts.RequireAuth {
-		return caller{}, unauthorized("Access is denied: consumer.ID %q is not a valid ISO 6523 identifier (0192:<orgnr>)", claims.Consumer.ID)
+		return caller{}, unauthorized("Access is denied: consumer.ID %q is not a valid ISO 6523 identifier (0192:<orgnr>)", claims.Consumer)
 	}
 	return c, nil
 }
 
-// verify checks token's signature and time claims and returns its claims.
-func (s *Server) verify(ctx context.Context, token string) (tokenClaims, error) {
-	var claims tokenClaims
-	var std jwt.Claims
-	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{jose.RS256})
-	if err != nil {
-		return claims, errors.New("not an RS256 JWT")
-	}
-	keys, err := s.keys.get(ctx, false)
+// verify checks token's signature and time claims and returns its claims; the error says why not, in
+// the words of the register's 401 texts.
+func (s *Server) verify(ctx context.Context, token string) (*bearer.Claims, error) {
+	claims, err := s.verifier.Verify(ctx, token)
 	switch {
-	case err != nil:
-		return claims, fmt.Errorf("cannot get the token keys: %w", err)
-	case keys == nil:
-		// No key source: decode without checking the signature (curl and hand-made tokens work).
-		if err := tok.UnsafeClaimsWithoutVerification(&std, &claims); err != nil {
-			return claims, fmt.Errorf("claims: %w", err)
-		}
+	case err == nil:
+		return claims, nil
+	case errors.Is(err, bearer.ErrKeysUnavailable):
+		return nil, errors.New("cannot get the token keys: " + strings.TrimPrefix(err.Error(), bearer.ErrKeysUnavailable.Error()+": "))
+	case errors.Is(err, bearer.ErrExpired):
+		return nil, errors.New("token is expired")
 	default:
-		verr := verifyWith(tok, keys, &std, &claims)
-		if errors.Is(verr, errNoKeyVerifies) && s.keys.refreshable() {
-			if fresh, ferr := s.keys.get(ctx, true); ferr == nil && fresh != nil {
-				verr = verifyWith(tok, fresh, &std, &claims)
-			}
-		}
-		if verr != nil {
-			return claims, verr
-		}
+		return nil, errors.New(strings.TrimPrefix(err.Error(), bearer.ErrInvalidToken.Error()+": "))
 	}
-	if err := std.ValidateWithLeeway(jwt.Expected{Time: s.now()}, tokenLeeway); err != nil {
-		if errors.Is(err, jwt.ErrExpired) {
-			return claims, errors.New("token is expired")
-		}
-		return claims, err
-	}
-	return claims, nil
-}
-
-var errNoKeyVerifies = errors.New("signature does not verify with any token key")
-
-// verifyWith tries the keys whose kid matches the token's (every key when none does).
-func verifyWith(tok *jwt.JSONWebToken, keys *jose.JSONWebKeySet, dest ...any) error {
-	var candidates []jose.JSONWebKey
-	if len(tok.Headers) > 0 && tok.Headers[0].KeyID != "" {
-		candidates = keys.Key(tok.Headers[0].KeyID)
-	}
-	if len(candidates) == 0 {
-		candidates = keys.Keys
-	}
-	for _, k := range candidates {
-		pub := k.Public()
-		if !pub.Valid() || tok.Claims(pub) != nil {
-			continue
-		}
-		if err := tok.Claims(pub, dest...); err != nil {
-			return fmt.Errorf("claims: %w", err)
-		}
-		return nil
-	}
-	return errNoKeyVerifies
-}
-
-// keySource supplies the token keys: from a function, or from a JWKS URL with a short cache.
-type keySource struct {
-	fn     func() (*jose.JSONWebKeySet, error)
-	url    string
-	client *http.Client
-	now    func() time.Time
-
-	mu      sync.Mutex
-	cached  *jose.JSONWebKeySet
-	fetched time.Time
-}
-
-func newKeySource(fn func() (*jose.JSONWebKeySet, error), url string, now func() time.Time) *keySource {
-	return &keySource{fn: fn, url: url, now: now, client: &http.Client{Timeout: jwksTimeout}}
-}
-
-// refreshable reports whether a refetch may find keys the cache lacks.
-func (k *keySource) refreshable() bool {
-	if k.fn != nil || k.url == "" {
-		return false
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return k.now().Sub(k.fetched) >= jwksRefreshAfter
-}
-
-// get returns the keys; nil (and no error) when there is no key source.
-func (k *keySource) get(ctx context.Context, refresh bool) (*jose.JSONWebKeySet, error) {
-	if k.fn != nil {
-		return k.fn()
-	}
-	if k.url == "" {
-		return nil, nil
-	}
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if !refresh && k.cached != nil && k.now().Sub(k.fetched) < jwksCacheFor {
-		return k.cached, nil
-	}
-	set, err := k.fetch(ctx)
-	if err != nil {
-		return nil, err
-	}
-	k.cached, k.fetched = set, k.now()
-	return set, nil
-}
-
-func (k *keySource) fetch(ctx context.Context) (*jose.JSONWebKeySet, error) {
-	ctx, cancel := context.WithTimeout(ctx, jwksTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, k.url, nil)
-	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", k.url, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := k.client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", k.url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("JWKS %s: status %d", k.url, resp.StatusCode)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", k.url, err)
-	}
-	var set jose.JSONWebKeySet
-	if err := json.Unmarshal(b, &set); err != nil {
-		return nil, fmt.Errorf("JWKS %s: %w", k.url, err)
-	}
-	return &set, nil
 }

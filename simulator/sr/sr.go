@@ -21,6 +21,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -60,17 +61,17 @@ type Options struct {
 
 // Server is the simulated address register (ServiceRegistry).
 type Server struct {
-	opts    Options
-	env     Env
-	log     *slog.Logger
-	signer  jose.Signer
-	kid     string
-	jwks    []byte
-	jwkSet  jose.JSONWebKeySet
-	keys    *keySource
-	admin   *admin.Service
-	initial []wire.Registration
-	handler http.Handler
+	opts     Options
+	env      Env
+	log      *slog.Logger
+	signer   jose.Signer
+	kid      string
+	jwks     []byte
+	jwkSet   jose.JSONWebKeySet
+	verifier *bearer.Verifier
+	admin    *admin.Service
+	initial  []wire.Registration
+	handler  http.Handler
 
 	mu   sync.RWMutex
 	regs map[string]wire.Registration
@@ -110,11 +111,11 @@ func New(opts Options) (*Server, error) {
 		endpoints[k] = v
 	}
 	s := &Server{
-		opts: opts,
-		env:  Env{SvarUtCertificate: opts.SvarUtCertificate, PrintProvider: opts.PrintProvider, Endpoints: endpoints},
-		log:  log,
-		keys: newKeySource(opts.TokenKeys, opts.MaskinportenJWKSURL, opts.Now),
-		regs: map[string]wire.Registration{},
+		opts:     opts,
+		env:      Env{SvarUtCertificate: opts.SvarUtCertificate, PrintProvider: opts.PrintProvider, Endpoints: endpoints},
+		log:      log,
+		verifier: newVerifier(opts),
+		regs:     map[string]wire.Registration{},
 	}
 	if err := s.initSigning(); err != nil {
 		return nil, err

@@ -1,0 +1,87 @@
+// Package dpo simulates DPO as the eFormidling integration point v4 uses it (upstreams §4, §12.3, §12.4):
+// the Altinn 3 Broker file transfer API under /broker/api/v1, the Altinn token exchange at
+// /authentication/api/v1/exchange/maskinporten, the Altinn token keys, and the shared admin API under
+// /__admin. Field names, statuses, status texts, error codes and error texts follow the Altinn Broker
+// (Altinn3.Broker 1.1.0, the OpenAPI the integration point is generated from, and the broker's own
+// handlers).
+//
+// # What is simulated
+//
+// Token exchange: GET /authentication/api/v1/exchange/maskinporten takes "Authorization: Bearer <Maskinporten
+// token>" (verified with Options.Maskinporten) and answers 200 text/plain with a bare JWT (not a JSON
+// string: the integration point uses the body verbatim, upstreams §13 item 7), signed RS256 with
+// Options.Signer, valid AltinnTokenLifetime (30 minutes), carrying the Maskinporten token's scope,
+// client_id, client_amr, consumer, supplier, consumer_org and authorization_details, plus iss, iat, nbf,
+// exp, jti and Altinn's urn:altinn:orgNumber, urn:altinn:authenticatemethod and urn:altinn:authlevel. The
+// key set is served at /altinn/jwk and at /authentication/api/v1/openid/jwks (with an OpenID configuration
+// at /authentication/api/v1/openid/.well-known/openid-configuration).
+//
+// Broker: every call needs an Altinn token from the exchange (or, when Options.Maskinporten is set, a
+// Maskinporten token, which real Altinn accepts too). The caller is the organisation of the token's system
+// user (authorization_details[0].systemuser_org.ID), else its consumer. Scopes follow Altinn's policies:
+// altinn:broker.write to initialise and upload, altinn:broker.read to download and confirm, either to list
+// and to read an overview or its details.
+//
+//   - POST /filetransfer and /filetransfer/ (the integration point adds the slash, upstreams §13 item 5):
+//     a FileTransferInitalizeExt validated as ASP.NET Core validates it (fileName, resourceId, sender and
+//     recipients required; the org number patterns; propertyList and checksum rules); the resource must be
+//     Options.Resource; the sender must be the caller. The transfer is Initialized and so is every
+//     recipient. Answer 200 {"fileTransferId"}.
+//   - POST /filetransfer/{id}/upload: application/octet-stream, by the sender, once; an MD5 checksum given
+//     at initialisation is checked. The transfer passes UploadStarted and UploadProcessing and is
+//     Published at once. Answer 200 {"fileTransferId"}.
+//   - GET /filetransfer?resourceId=&status=&recipientStatus=&from=&to=&orderAscending=&role=: the ids of
+//     the caller's transfers on the resource, newest first (orderAscending=true: oldest first), at most
+//     MaxListed (100). With recipientStatus, only transfers the caller receives whose recipient status it
+//     is; otherwise those the caller sends or receives (role narrows to one side). status filters on the
+//     transfer status, and from/to then on when it entered that status, else on created.
+//   - GET /filetransfer/{id} and /filetransfer/{id}/details: FileTransferOverviewExt (and the status
+//     histories), for the sender and the recipients.
+//   - GET /filetransfer/{id}/download: the file as application/octet-stream, for a recipient, once the
+//     transfer is Published (or AllConfirmedDownloaded); the recipient becomes DownloadStarted.
+//   - POST /filetransfer/{id}/confirmdownload: for a recipient that started a download of a Published
+//     transfer; it becomes DownloadConfirmed and drops out of recipientStatus=Initialized polls; when every
+//     recipient confirmed, the transfer becomes AllConfirmedDownloaded. Answer 204, as Altinn's Ok(null).
+//
+// Refusals are RFC 7807 ProblemDetails (application/problem+json) as the broker writes them: the RFC 9110
+// type and title of the status, Altinn's detail text, and Altinn's error code ("BRO-00001" unknown
+// transfer 404, "BRO-00004" second upload 409, "BRO-00006" not sender or recipient 401, "BRO-00007" not
+// ready for download 403, "BRO-00009" checksum mismatch, "BRO-00010" confirm when not Published,
+// "BRO-00016" too large, "BRO-00019" confirm before download, "BRO-00025" unknown resource, each 400);
+// model validation failures are ASP.NET Core's 400 "One or more validation errors occurred." with the
+// errors keyed by field. No client input is answered with a 5xx.
+//
+// Inspection (admin API): GET /__admin/messages lists the transfers (filters ?sender=, ?recipient=,
+// ?status=) with eviction counters; GET /__admin/messages/{id} decodes one: the entries of the uploaded
+// zip, sbd.json read with wire.ParseSBD (the raw text and the error when it does not parse), and asic.zip
+// decrypted with the first recipient key Options.Keys has and read with dokumentpakke: the files (name,
+// MIME type, size, SHA-256; with ?content=true the content, text inline and binary as base64), whether
+// the CAdES signature verified, the signer's certificate and the eFormidling manifest. GET
+// /__admin/messages/{id}/files/{name} answers a file's bytes with its MIME type (a package file, else a
+// zip entry such as sbd.json); GET /__admin/messages/{id}/payload the uploaded file. Reset forgets every
+// transfer; a status fault answers with a ProblemDetails body.
+//
+// # Deviations from the real Altinn Broker
+//
+//   - Uploads are published at once: no virus scan, no asynchronous UploadProcessing, no Failed status.
+//     Transfers never expire or get purged (expirationTime is shown, 30 days after creation).
+//   - There is no resource registry, access list, service owner or system user register: any
+//     organisation may send to any organisation on Options.Resource, and the token alone says who calls.
+//   - A missing or invalid token (401) and a missing scope (403) are answered with ProblemDetails bodies;
+//     real Altinn's authentication middleware answers them with empty bodies. A caller that is neither
+//     sender nor recipient gets Altinn's 401 "BRO-00006", as in Altinn (not 403 or 404). An empty upload is
+//     a 400 with a simulator text. Validation problems carry a detail listing the errors (ASP.NET Core
+//     writes none), and no traceId.
+//   - A missing Content-Type is accepted on initialise and upload (ASP.NET Core answers 415); another
+//     media type than JSON or octet-stream is a 415.
+//   - A download after the recipient confirmed does not set it back to DownloadStarted. Range requests,
+//     TUS uploads and the multipart initialise-and-upload endpoint are not supported.
+//   - Memory is bounded by Options.MaxTransfers and Options.MaxStoredBytes: beyond them the oldest fully
+//     confirmed transfers are forgotten first, then the oldest of any status (counted as evictedUnconfirmed
+//     on the admin listing and logged). Payloads are kept in memory; spilling large ones to the data
+//     directory (architecture §5) is not implemented yet.
+//   - Without Options.Maskinporten the exchange reads Maskinporten tokens without checking their
+//     signature (only their shape and expiry), for hand-made tokens.
+//   - There is no auto-responder for simulated counterparts and no injection of inbound messages yet
+//     (upstreams §12.4): two integration points on one simulator exchange messages and statuses themselves.
+package dpo

@@ -1,0 +1,298 @@
+package dpo
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/gorilla/mux"
+
+	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/bearer"
+)
+
+// Name is the simulator's name on the control plane (/__admin/dpo on the harness control port).
+const Name = "dpo"
+
+// Protocol constants and defaults.
+const (
+	// DefaultResource is the Altinn resource of eFormidling DPO (difi.move.dpo.resource).
+	DefaultResource = "eformidling-dpo-meldingsutveksling"
+	// ScopeWrite is needed to initialise and upload; ScopeRead to download and confirm; either lists and
+	// shows transfers.
+	ScopeWrite = "altinn:broker.write"
+	ScopeRead  = "altinn:broker.read"
+	// AltinnTokenLifetime is the lifetime of exchanged Altinn tokens (the integration point caches them
+	// for 25 minutes).
+	AltinnTokenLifetime = 30 * time.Minute
+	// FileTransferTimeToLive is the expirationTime of a transfer after its creation (Altinn's default).
+	FileTransferTimeToLive = 30 * 24 * time.Hour
+	// MaxListed is the most ids GET /filetransfer answers with (Altinn's limit).
+	MaxListed = 100
+	// DefaultMaxTransfers bounds the transfers kept when Options.MaxTransfers is zero.
+	DefaultMaxTransfers = 10_000
+	// DefaultMaxUploadSize bounds one upload when Options.MaxUploadSize is zero.
+	DefaultMaxUploadSize = 256 << 20
+	// DefaultMaxStoredBytes bounds the payload bytes kept when Options.MaxStoredBytes is zero.
+	DefaultMaxStoredBytes = 1 << 30
+	// maxInitBody bounds the initialise request body.
+	maxInitBody = 1 << 20
+)
+
+// Paths of the services the simulator serves.
+const (
+	BrokerBase        = "/broker/api/v1"
+	ExchangePath      = "/authentication/api/v1/exchange/maskinporten"
+	JWKSPath          = "/altinn/jwk"
+	OpenIDJWKSPath    = "/authentication/api/v1/openid/jwks"
+	OpenIDConfigPath  = "/authentication/api/v1/openid/.well-known/openid-configuration"
+	openIDIssuerPath  = "/authentication/api/v1/openid/"
+	fileTransferPath  = BrokerBase + "/filetransfer"
+	fileTransferIDVar = "fileTransferId"
+)
+
+// Options configure a Server. The zero value works: a fresh Altinn signing key, Maskinporten tokens
+// read without checking their signature, the default resource and bounds, and no decryption of what
+// arrives.
+type Options struct {
+	// Signer signs the Altinn tokens of the token exchange; its public key is served at /altinn/jwk.
+	// Nil generates a 2048-bit key.
+	Signer *rsa.PrivateKey
+	// Certificate is Signer's certificate, published as x5c. Optional; its key must be Signer's.
+	Certificate *x509.Certificate
+	// Maskinporten verifies the Maskinporten tokens presented to the token exchange, and makes broker
+	// calls with a Maskinporten token instead of an Altinn one acceptable (real Altinn accepts both).
+	// Nil reads the exchange's Maskinporten tokens without checking their signature (expiry is checked)
+	// and accepts only Altinn tokens on the broker.
+	Maskinporten *bearer.Verifier
+	// Resource is the broker resource transfers must name (DefaultResource when empty).
+	Resource string
+	// Keys returns a recipient organisation's private key, which opens the encrypted asic.zip of what
+	// it received on the admin inspection API. Nil shows the payload without decrypting it.
+	Keys func(orgnr string) (*rsa.PrivateKey, bool)
+	// Logger receives one line per request and per eviction; nil logs nothing.
+	Logger *slog.Logger
+	// JournalSize bounds the admin request journal (admin.DefaultJournalSize when zero).
+	JournalSize int
+	// MaxTransfers bounds the transfers kept (DefaultMaxTransfers when zero). Beyond it the oldest
+	// transfers all of whose recipients confirmed their download are forgotten first, then the oldest.
+	MaxTransfers int
+	// MaxUploadSize bounds one upload (DefaultMaxUploadSize when zero); a larger one is refused with
+	// Altinn's "File size exceeds maximum".
+	MaxUploadSize int64
+	// MaxStoredBytes bounds the payload bytes kept in memory (DefaultMaxStoredBytes when zero), evicting
+	// as MaxTransfers does.
+	MaxStoredBytes int64
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Server is the DPO simulator: the Altinn 3 Broker file transfer API, the Altinn token exchange, the
+// Altinn key set, and the admin API.
+type Server struct {
+	opts         Options
+	log          *slog.Logger
+	signer       jose.Signer
+	jwks         jose.JSONWebKeySet
+	altinn       *bearer.Verifier
+	maskinporten *bearer.Verifier
+	admin        *admin.Service
+	handler      http.Handler
+
+	mu                 sync.Mutex
+	seq                uint64
+	transfers          map[string]*transfer
+	order              []*transfer // creation order
+	stored             int64       // payload bytes
+	evicted            int64
+	evictedUnconfirmed int64
+}
+
+// ErrOptions is wrapped by New's errors about its Options.
+var ErrOptions = errors.New("dpo: bad options")
+
+// New makes a Server.
+func New(opts Options) (*Server, error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Resource == "" {
+		opts.Resource = DefaultResource
+	}
+	if opts.MaxTransfers <= 0 {
+		opts.MaxTransfers = DefaultMaxTransfers
+	}
+	if opts.MaxUploadSize <= 0 {
+		opts.MaxUploadSize = DefaultMaxUploadSize
+	}
+	if opts.MaxStoredBytes <= 0 {
+		opts.MaxStoredBytes = DefaultMaxStoredBytes
+	}
+	if opts.Signer == nil {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			return nil, fmt.Errorf("dpo: generate signing key: %w", err)
+		}
+		opts.Signer = k
+	}
+	if opts.Certificate != nil {
+		if pub, ok := opts.Certificate.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&opts.Signer.PublicKey) {
+			return nil, fmt.Errorf("%w: the certificate's key is not the signing key", ErrOptions)
+		}
+	}
+	pub := jose.JSONWebKey{Key: &opts.Signer.PublicKey, Algorithm: string(jose.RS256), Use: "sig"}
+	thumb, err := pub.Thumbprint(crypto.SHA256)
+	if err != nil {
+		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
+	}
+	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
+	if opts.Certificate != nil {
+		pub.Certificates = []*x509.Certificate{opts.Certificate}
+	}
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: opts.Signer, KeyID: pub.KeyID}},
+		(&jose.SignerOptions{}).WithType("JWT"))
+	if err != nil {
+		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		opts:      opts,
+		log:       log,
+		signer:    signer,
+		jwks:      jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		transfers: map[string]*transfer{},
+	}
+	s.altinn = bearer.NewStaticVerifier(s.jwks).WithClock(opts.Now)
+	s.maskinporten = opts.Maskinporten
+	if s.maskinporten == nil {
+		s.maskinporten = bearer.NewUnverifiedVerifier().WithClock(opts.Now)
+	}
+	s.admin = admin.New(Name, admin.Hooks{
+		Reset:       s.reset,
+		Messages:    s.adminMessages,
+		Message:     s.adminMessage,
+		Routes:      s.adminRoutes,
+		StatusFault: statusFault,
+	}, admin.Options{JournalSize: opts.JournalSize, Logger: opts.Logger, Now: opts.Now})
+	s.handler = s.admin.Middleware(s.routes())
+	return s, nil
+}
+
+// routes is the route table: the broker API, the token exchange, the Altinn keys, and the admin API.
+func (s *Server) routes() *mux.Router {
+	r := mux.NewRouter()
+	id := "/{" + fileTransferIDVar + "}"
+	// The integration point initialises with a trailing slash (upstreams §13 item 5); ASP.NET Core routes
+	// either form to the same action.
+	r.Handle(fileTransferPath, s.broker(scopeWrite, s.initialize)).Methods(http.MethodPost).Name(Name + ".filetransfer.initialize")
+	r.Handle(fileTransferPath+"/", s.broker(scopeWrite, s.initialize)).Methods(http.MethodPost).Name(Name + ".filetransfer.initialize.slash")
+	r.Handle(fileTransferPath, s.broker(scopeReadOrWrite, s.list)).Methods(http.MethodGet).Name(Name + ".filetransfer.list")
+	r.Handle(fileTransferPath+"/", s.broker(scopeReadOrWrite, s.list)).Methods(http.MethodGet).Name(Name + ".filetransfer.list.slash")
+	r.Handle(fileTransferPath+id+"/upload", s.broker(scopeWrite, s.upload)).Methods(http.MethodPost).Name(Name + ".filetransfer.upload")
+	r.Handle(fileTransferPath+id, s.broker(scopeReadOrWrite, s.overview)).Methods(http.MethodGet).Name(Name + ".filetransfer.overview")
+	r.Handle(fileTransferPath+id+"/details", s.broker(scopeReadOrWrite, s.details)).Methods(http.MethodGet).Name(Name + ".filetransfer.details")
+	r.Handle(fileTransferPath+id+"/download", s.broker(scopeRead, s.download)).Methods(http.MethodGet).Name(Name + ".filetransfer.download")
+	r.Handle(fileTransferPath+id+"/confirmdownload", s.broker(scopeRead, s.confirm)).Methods(http.MethodPost).Name(Name + ".filetransfer.confirmdownload")
+	r.Handle(ExchangePath, admin.Handler(s.exchange)).Methods(http.MethodGet).Name(Name + ".exchange.maskinporten")
+	r.Handle(JWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".jwk")
+	r.Handle(OpenIDJWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".openid.jwks")
+	r.Handle(OpenIDConfigPath, admin.Handler(s.openIDConfig)).Methods(http.MethodGet).Name(Name + ".openid.configuration")
+	adm := r.PathPrefix(admin.Prefix).Subrouter()
+	s.admin.Routes(adm)
+	r.NotFoundHandler = admin.Handler(func(r *http.Request) admin.Response {
+		return newProblem(http.StatusNotFound, fmt.Sprintf("No endpoint %s %s", r.Method, r.URL.Path)).Response()
+	})
+	r.MethodNotAllowedHandler = admin.Handler(func(r *http.Request) admin.Response {
+		return newProblem(http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)).Response()
+	})
+	return r
+}
+
+// Handler serves the broker API, the token exchange, the Altinn keys and the admin API, journalled and
+// faulted by the admin middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Admin is the simulator's control plane (register it on the harness control port).
+func (s *Server) Admin() *admin.Service { return s.admin }
+
+// AltinnKeys is the public key set that verifies the exchanged Altinn tokens (served at /altinn/jwk).
+func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.jwks }
+
+// Close releases nothing today; it is here for the simulators' common shape.
+func (s *Server) Close() error { return nil }
+
+// Resource is the broker resource the simulator serves.
+func (s *Server) Resource() string { return s.opts.Resource }
+
+func (s *Server) now() time.Time { return s.opts.Now() }
+
+func (s *Server) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.transfers = map[string]*transfer{}
+	s.order = nil
+	s.stored, s.evicted, s.evictedUnconfirmed = 0, 0, 0
+}
+
+// statusFault writes an injected status fault as a ProblemDetails body.
+func statusFault(w http.ResponseWriter, _ *http.Request, status int) {
+	newProblem(status, fmt.Sprintf("Injected fault: %d %s", status, http.StatusText(status))).Response().Write(w)
+}
+
+// jsonResponse is a compact JSON answer as ASP.NET Core writes it.
+func jsonResponse(status int, v any) admin.Response {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return newProblem(http.StatusInternalServerError, "encode response: "+err.Error()).Response()
+	}
+	return admin.Response{Status: status, ContentType: "application/json; charset=utf-8", Raw: b}
+}
+
+// add stores a new transfer, evicting old ones to stay within the bounds. Callers hold s.mu.
+func (s *Server) add(t *transfer) {
+	s.seq++
+	t.seq = s.seq
+	s.transfers[t.id] = t
+	s.order = append(s.order, t)
+	s.evict(nil)
+}
+
+// evict forgets transfers while there are more than MaxTransfers or their payloads take more than
+// MaxStoredBytes: the oldest fully confirmed ones first, then the oldest of any status (keep is never
+// evicted). Callers hold s.mu.
+func (s *Server) evict(keep *transfer) {
+	over := func() bool { return len(s.order) > s.opts.MaxTransfers || s.stored > s.opts.MaxStoredBytes }
+	for _, confirmedOnly := range []bool{true, false} {
+		for i := 0; i < len(s.order) && over(); {
+			t := s.order[i]
+			if t == keep || (confirmedOnly && t.status != StatusAllConfirmedDownloaded) {
+				i++
+				continue
+			}
+			s.order = slices.Delete(s.order, i, i+1)
+			delete(s.transfers, t.id)
+			s.stored -= int64(len(t.payload))
+			s.evicted++
+			if t.status != StatusAllConfirmedDownloaded {
+				s.evictedUnconfirmed++
+				s.log.Warn("dpo: forgot a transfer not all recipients confirmed, to stay within the bounds",
+					"fileTransferId", t.id, "status", t.status, "maxTransfers", s.opts.MaxTransfers,
+					"maxStoredBytes", s.opts.MaxStoredBytes)
+			}
+		}
+	}
+}
