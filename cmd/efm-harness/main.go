@@ -104,6 +104,7 @@ var serviceTitles = map[string]string{
 	stack.Control:      "harness control (/__admin/{service}/…)",
 	stack.SR:           "address register (ServiceRegistry)",
 	stack.Maskinporten: "Maskinporten (token endpoint)",
+	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
 }
 
 func printServices(w io.Writer, st *stack.Stack, took time.Duration) {

@@ -6,6 +6,7 @@ package stack
 
 import (
 	"context"
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 )
@@ -44,11 +46,11 @@ const DefaultPortBase = 9090
 var portOffsets = map[string]int{Control: 0, IP: 3, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
-func Available() []string { return []string{SR, Maskinporten} }
+func Available() []string { return []string{SR, Maskinporten, DPO} }
 
 // Planned lists services of the architecture that later versions add; asking for them is an error that
 // says so.
-func Planned() []string { return []string{IP, DPO, DPV, DPF, DPI} }
+func Planned() []string { return []string{IP, DPV, DPF, DPI} }
 
 // Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
 // 0 gives 0 everywhere, i.e. free ports).
@@ -93,6 +95,7 @@ type Stack struct {
 	listeners    []*admin.Listener
 	SR           *sr.Server
 	Maskinporten *maskinporten.Server
+	DPO          *dpo.Server
 	closeOnce    sync.Once
 }
 
@@ -155,6 +158,21 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		st.Maskinporten = mp
 		st.serve(Maskinporten, ls[Maskinporten], mp.Admin(), mp.Handler())
+	}
+	if slices.Contains(cfg.Services, DPO) {
+		alt := cfg.PKI.MustGet(fixtures.CredAltinn)
+		pki := cfg.PKI
+		opts := dpo.Options{Signer: alt.Key, Certificate: alt.Certificate, Logger: cfg.Logger,
+			Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok }}
+		if st.Maskinporten != nil {
+			opts.Maskinporten = st.Maskinporten.Verifier()
+		}
+		d, err := dpo.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("start dpo: %w", err)
+		}
+		st.DPO = d
+		st.serve(DPO, ls[DPO], d.Admin(), d.Handler())
 	}
 	if slices.Contains(cfg.Services, SR) {
 		cred := cfg.PKI.MustGet(fixtures.CredSR)
@@ -242,6 +260,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		}
 		if st.Maskinporten != nil {
 			_ = st.Maskinporten.Close()
+		}
+		if st.DPO != nil {
+			_ = st.DPO.Close()
 		}
 	})
 	return errors.Join(errs...)

@@ -131,7 +131,7 @@ type Query struct {
 func (q Query) path() string {
 	p := "/identifier/" + url.PathEscape(q.Identifier)
 	if q.Process != "" {
-		p += "/process/" + q.Process // unencoded, as the real IP sends it
+		p += "/process/" + url.PathEscape(q.Process) // leaves a URN's colons as the real IP sends them
 	}
 	return p
 }
