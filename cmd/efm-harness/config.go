@@ -25,6 +25,7 @@ type upConfig struct {
 	RequireAuth bool
 	LogLevel    slog.Level
 	Quiet       bool
+	DataDir     string
 }
 
 // env reads EFM_<NAME>, so that every flag has an environment fallback.
@@ -92,6 +93,8 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	fs.BoolVar(&cfg.RequireAuth, "require-auth", mustB(e.boolean("REQUIRE_AUTH", false)),
 		"make the address register demand Maskinporten tokens like the real one (EFM_REQUIRE_AUTH)")
 	level := fs.String("log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (EFM_LOG_LEVEL)")
+	fs.StringVar(&cfg.DataDir, "data-dir", e.str("DATA_DIR", "efm-data"),
+		"where the reference integration point keeps its database and files; empty uses a temporary directory (EFM_DATA_DIR)")
 	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")
 	fs.Usage = func() {
 		fmt.Fprintf(out, "Usage: efm-harness up [flags]\n\nStarts the simulated eFormidling services in this process and serves until\ninterrupted (Ctrl-C).\n\nFlags:\n")

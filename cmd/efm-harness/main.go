@@ -82,7 +82,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth}
+	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth,
+		DataDir: cfg.DataDir}
 	if !cfg.Quiet {
 		sc.Logger = logger
 	}
@@ -105,6 +106,7 @@ var serviceTitles = map[string]string{
 	stack.SR:           "address register (ServiceRegistry)",
 	stack.Maskinporten: "Maskinporten (token endpoint)",
 	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
+	stack.IP:           "reference integration point (/api/…, /manage/…)",
 }
 
 func printServices(w io.Writer, st *stack.Stack, took time.Duration) {
@@ -115,8 +117,12 @@ func printServices(w io.Writer, st *stack.Stack, took time.Duration) {
 	}
 	_ = tw.Flush()
 	pop := st.Population()
-	fmt.Fprintf(w, "\nstarted in %v. Try:\n  curl %s/identifier/%s/process/urn:no:difi:profile:arkivmelding:administrasjon:ver1.0\n\n",
+	fmt.Fprintf(w, "\nstarted in %v. Try:\n  curl %s/identifier/%s/process/urn:no:difi:profile:arkivmelding:administrasjon:ver1.0\n",
 		took.Round(time.Millisecond), st.URL(stack.SR), pop.Org(fixtures.RoleReceiver).Orgnr)
+	if u := st.URL(stack.IP); u != "" {
+		fmt.Fprintf(w, "  curl %s/api/capabilities/%s\n", u, pop.Org(fixtures.RoleReceiver).Orgnr)
+	}
+	fmt.Fprintln(w)
 }
 
 func runCerts(args []string, stdout, stderr io.Writer, getenv func(string) string) error {

@@ -107,6 +107,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.TTLScanInterval, 30*time.Second)
 	def(&c.PollInterval, time.Second)
 	def(&c.LookupCacheTTL, 5*time.Minute)
+	if c.PollInterval < 10*time.Millisecond {
+		c.PollInterval = 10 * time.Millisecond // idle workers need not spin; a send wakes them anyway
+	}
 	if c.Fast && c.UpstreamTimeout < 2*time.Second {
 		c.UpstreamTimeout = 2 * time.Second // a real network round trip still takes real time
 	}

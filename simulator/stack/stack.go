@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 )
@@ -46,11 +48,11 @@ const DefaultPortBase = 9090
 var portOffsets = map[string]int{Control: 0, IP: 3, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
-func Available() []string { return []string{SR, Maskinporten, DPO} }
+func Available() []string { return []string{SR, Maskinporten, DPO, IP} }
 
 // Planned lists services of the architecture that later versions add; asking for them is an error that
 // says so.
-func Planned() []string { return []string{IP, DPV, DPF, DPI} }
+func Planned() []string { return []string{DPV, DPF, DPI} }
 
 // Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
 // 0 gives 0 everywhere, i.e. free ports).
@@ -81,6 +83,11 @@ type Config struct {
 	// Population and PKI are the test data (fixtures.Default() and the checked-in PKI when nil).
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
+	// DataDir keeps the reference integration point's database and files (in DataDir/ip); empty uses a
+	// temporary directory that Close removes.
+	DataDir string
+	// IPOrg is the reference integration point's organisation (the population's "sender" when empty).
+	IPOrg string
 	// Logger receives the services' request logs; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -96,6 +103,7 @@ type Stack struct {
 	SR           *sr.Server
 	Maskinporten *maskinporten.Server
 	DPO          *dpo.Server
+	IP           *integrasjonspunkt.Server
 	closeOnce    sync.Once
 }
 
@@ -196,12 +204,60 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		st.serve(SR, ls[SR], srv.Admin(), srv.Handler())
 	}
 
+	if slices.Contains(cfg.Services, IP) {
+		if err := st.startIP(ctx, ls[IP]); err != nil {
+			return nil, err
+		}
+	}
+
 	ctl := &http.Server{Handler: st.control.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	st.servers = append(st.servers, ctl)
 	go func() { _ = ctl.Serve(ls[Control]) }()
 	st.order = append([]string{Control}, cfg.Services...)
 	ok = true
 	return st, nil
+}
+
+// startIP starts the reference integration point, configured against the simulators of the stack.
+func (st *Stack) startIP(ctx context.Context, l *admin.Listener) error {
+	cfg := st.cfg
+	if st.urls[SR] == "" || st.urls[Maskinporten] == "" {
+		return fmt.Errorf("start ip: the reference integration point needs the address register (sr) and maskinporten")
+	}
+	org := cfg.IPOrg
+	if org == "" {
+		org = cfg.Population.Org(fixtures.RoleSender).Orgnr
+	}
+	cred, ok := cfg.PKI.Get(org)
+	if !ok {
+		return fmt.Errorf("start ip: the test PKI has no credential for %s", org)
+	}
+	dir := ""
+	if cfg.DataDir != "" {
+		dir = filepath.Join(cfg.DataDir, "ip")
+	}
+	ipCfg := integrasjonspunkt.Config{
+		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
+		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
+		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
+		Fast: cfg.Fast, Logger: cfg.Logger,
+	}
+	if st.urls[DPO] != "" {
+		ipCfg.DPOBrokerURL = st.urls[DPO] + "/broker/api/v1"
+		ipCfg.DPOTokenExchangeURL = st.urls[DPO] + "/authentication/api/v1/exchange/maskinporten"
+	}
+	if ipCfg.Logger == nil {
+		ipCfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	ip, err := integrasjonspunkt.New(ctx, ipCfg)
+	if err != nil {
+		return fmt.Errorf("start ip: %w", err)
+	}
+	st.IP = ip
+	svc := admin.New(IP, admin.Hooks{}, admin.Options{Logger: nil})
+	st.serve(IP, l, svc, svc.Middleware(ip.Handler()))
+	ip.Start()
+	return nil
 }
 
 func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h http.Handler) {
@@ -257,6 +313,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		}
 		for _, l := range st.listeners {
 			_ = l.Close()
+		}
+		if st.IP != nil {
+			_ = st.IP.Close()
 		}
 		if st.Maskinporten != nil {
 			_ = st.Maskinporten.Close()
