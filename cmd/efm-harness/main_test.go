@@ -134,7 +134,9 @@ func TestUpServesUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"up", "--port-base", "0", "--quiet", "--data-dir", t.TempDir()}, &out, io.Discard, envOf(nil)) }()
+	go func() {
+		done <- run(ctx, []string{"up", "--port-base", "0", "--quiet", "--data-dir", t.TempDir()}, &out, io.Discard, envOf(nil))
+	}()
 
 	srURL := regexp.MustCompile(`(?m)^sr\s+(http://\S+)`)
 	var base string

@@ -72,7 +72,9 @@ func message(t *testing.T, files map[string][]byte) channel.Message {
 			Dokumentnummer: n, Size: int64(len(files[name]))})
 	}
 	return channel.Message{SBD: sbd, Files: fs,
-		Open: func(f store.File) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files[f.Filename])), nil },
+		Open: func(f store.File) (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(files[f.Filename])), nil
+		},
 		Record: wire.ServiceRecord{PEMCertificate: pki.MustGet("910075918").CertificatePEM(), Service: wire.Service{Identifier: wire.ServiceDPO}}}
 }
 
