@@ -31,6 +31,7 @@ func TestFeatures(t *testing.T) {
 		Name: "efm-harness",
 		ScenarioInitializer: steps.Initialize(steps.Config{
 			SRURL: st.URL(stack.SR), MaskinportenURL: st.URL(stack.Maskinporten), ControlURL: st.ControlURL(),
+			IPURL: st.URL(stack.IP), DPOURL: st.URL(stack.DPO),
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
 		}),
 		Options: &godog.Options{

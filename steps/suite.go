@@ -16,7 +16,11 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 	return func(sc *godog.ScenarioContext) {
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
 			w := &world{cfg: cfg, client: &http.Client{Timeout: cfg.timeout()}, faulted: map[string]bool{}}
-			for _, svc := range []string{"sr", "maskinporten"} {
+			services := []string{"sr", "maskinporten"}
+			if cfg.DPOURL != "" {
+				services = append(services, "dpo")
+			}
+			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {
 					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
 				}
@@ -44,11 +48,12 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerRegisterSteps(sc)
 		registerTokenSteps(sc)
 		registerFaultSteps(sc)
+		registerIPSteps(sc)
 	}
 }
 
 func registerHTTPSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^I GET "([^"]*)" from (?:the )?(address register|Maskinporten|[a-z]+)$`, getFrom)
+	sc.Step(`^I GET "([^"]*)" from (?:the )?(address register|Maskinporten|DPO broker|integration point|[a-z]+)$`, getFrom)
 	sc.Step(`^the response status is (\d+)$`, responseStatusIs)
 	sc.Step(`^the response body is empty$`, responseBodyEmpty)
 	sc.Step(`^the response body is exactly:$`, responseBodyExactly)

@@ -25,6 +25,9 @@ type Config struct {
 	SRURL           string
 	MaskinportenURL string
 	ControlURL      string
+	// IPURL is the integration point under test (ours or a real one); DPOURL the DPO broker simulator.
+	IPURL  string
+	DPOURL string
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
@@ -46,6 +49,10 @@ func (c Config) serviceURL(name string) (string, error) {
 		return c.SRURL, nil
 	case "maskinporten", "Maskinporten":
 		return c.MaskinportenURL, nil
+	case "ip", "integration point":
+		return c.IPURL, nil
+	case "dpo", "DPO broker":
+		return c.DPOURL, nil
 	}
 	return "", fmt.Errorf("unknown service %q (known: sr, maskinporten)", name)
 }
@@ -57,6 +64,10 @@ func serviceName(name string) string {
 		return "sr"
 	case "Maskinporten":
 		return "maskinporten"
+	case "integration point":
+		return "ip"
+	case "DPO broker":
+		return "dpo"
 	}
 	return name
 }
@@ -82,6 +93,7 @@ type world struct {
 	last     *response
 	plain    *response // a plain JSON answer kept to compare a signed one with
 	token    *tokenState
+	out      *outgoing
 	call     *callOutcome
 	faulted  map[string]bool
 	resolved map[string]string

@@ -113,8 +113,10 @@ func (s *Store) Finish(ctx context.Context, messageID string, ch StatusChange, s
 }
 
 // ExpireDue gives every unfinished conversation whose expiry has passed the status LEVETID_UTLOPT (with no
-// description, as the real IP's periodic scan does) and removes its outgoing message from the outbox and the
-// queue. It handles at most limit conversations per call.
+// description, as the real IP's periodic scan does). An outgoing message that was handed to delivery is
+// removed with its queue entry (its next attempt would drop it anyway); one that was never sent stays in
+// the outbox, as in the real IP, so that sending it later answers TimeToLiveException. It handles at most
+// limit conversations per call.
 func (s *Store) ExpireDue(ctx context.Context, limit int, statusQueue func(string) bool) ([]StatusEvent, error) {
 	var events []StatusEvent
 	var expired []string
@@ -143,10 +145,14 @@ func (s *Store) ExpireDue(ctx context.Context, limit int, statusQueue func(strin
 				events = append(events, *ev)
 			}
 			if c.Direction == Outgoing {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM out_messages WHERE message_id = ?`, c.MessageID); err != nil {
+				res, err := tx.ExecContext(ctx, `DELETE FROM out_messages WHERE message_id = ?
+					AND message_id IN (SELECT message_id FROM delivery_queue)`, c.MessageID)
+				if err != nil {
 					return err
 				}
-				expired = append(expired, c.MessageID)
+				if n, _ := res.RowsAffected(); n > 0 {
+					expired = append(expired, c.MessageID)
+				}
 			}
 		}
 		return nil

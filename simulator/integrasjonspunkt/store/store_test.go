@@ -266,6 +266,18 @@ func TestExpireDue(t *testing.T) {
 	if evs, _ := s.ExpireDue(ctx, 100, nil); len(evs) != 0 {
 		t.Errorf("expired twice: %+v", evs)
 	}
+	if _, err := s.Outgoing(ctx, "open"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("an expired queued message stays in the outbox: %v", err)
+	}
+	// A message that was never sent stays in the outbox (the real IP's scan only marks the conversation).
+	create(t, s, c, "unsent", "DPO")
+	c.add(25 * time.Hour)
+	if evs, _ := s.ExpireDue(ctx, 100, nil); len(evs) != 1 {
+		t.Fatalf("unsent message not expired: %+v", evs)
+	}
+	if _, err := s.Outgoing(ctx, "unsent"); err != nil {
+		t.Errorf("the unsent message left the outbox: %v", err)
+	}
 }
 
 func TestQueries(t *testing.T) {
