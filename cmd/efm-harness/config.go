@@ -26,6 +26,7 @@ type upConfig struct {
 	LogLevel    slog.Level
 	Quiet       bool
 	DataDir     string
+	IPs         int
 }
 
 // env reads EFM_<NAME>, so that every flag has an environment fallback.
@@ -64,7 +65,7 @@ func (e env) boolean(name string, def bool) (bool, error) {
 
 // portFlag names the flag and environment variable of each service's port.
 var portFlag = map[string]string{
-	stack.Control: "control-port", stack.IP: "ip-port", stack.SR: "sr-port", stack.Maskinporten: "maskinporten-port",
+	stack.Control: "control-port", stack.IP: "ip-port", stack.IP2: "ip2-port", stack.SR: "sr-port", stack.Maskinporten: "maskinporten-port",
 	stack.DPO: "dpo-port", stack.DPV: "dpv-port", stack.DPF: "dpf-port", stack.DPI: "dpi-port",
 }
 
@@ -93,6 +94,8 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	fs.BoolVar(&cfg.RequireAuth, "require-auth", mustB(e.boolean("REQUIRE_AUTH", false)),
 		"make the address register demand Maskinporten tokens like the real one (EFM_REQUIRE_AUTH)")
 	level := fs.String("log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (EFM_LOG_LEVEL)")
+	fs.IntVar(&cfg.IPs, "ips", must(e.integer("IPS", 1)),
+		"reference integration points to start: 1, or 2 for a second one (ip2, port-base+5) as the receiving organisation (EFM_IPS)")
 	fs.StringVar(&cfg.DataDir, "data-dir", e.str("DATA_DIR", "efm-data"),
 		"where the reference integration point keeps its database and files; empty uses a temporary directory (EFM_DATA_DIR)")
 	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")
@@ -108,6 +111,9 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("up takes no arguments, got %q", fs.Args())
+	}
+	if cfg.IPs < 1 || cfg.IPs > 2 {
+		return cfg, fmt.Errorf("--ips %d: start 1 or 2 integration points", cfg.IPs)
 	}
 	if err := cfg.LogLevel.UnmarshalText([]byte(*level)); err != nil {
 		return cfg, fmt.Errorf("--log-level %q: use debug, info, warn or error", *level)

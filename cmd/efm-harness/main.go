@@ -83,7 +83,7 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
 	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth,
-		DataDir: cfg.DataDir}
+		DataDir: cfg.DataDir, IPs: cfg.IPs}
 	if !cfg.Quiet {
 		sc.Logger = logger
 	}
@@ -107,6 +107,7 @@ var serviceTitles = map[string]string{
 	stack.Maskinporten: "Maskinporten (token endpoint)",
 	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
 	stack.IP:           "reference integration point (/api/…, /manage/…)",
+	stack.IP2:          "second reference integration point",
 }
 
 func printServices(w io.Writer, st *stack.Stack, took time.Duration) {
@@ -121,6 +122,11 @@ func printServices(w io.Writer, st *stack.Stack, took time.Duration) {
 		took.Round(time.Millisecond), st.URL(stack.SR), pop.Org(fixtures.RoleReceiver).Orgnr)
 	if u := st.URL(stack.IP); u != "" {
 		fmt.Fprintf(w, "  curl %s/api/capabilities/%s\n", u, pop.Org(fixtures.RoleReceiver).Orgnr)
+	}
+	for _, ip := range []string{stack.IP, stack.IP2} {
+		if u := st.URL(ip); u != "" {
+			fmt.Fprintf(w, "  curl %s/manage/info      # %s sends and receives as organisation %s\n", u, ip, st.IPOrg(ip))
+		}
 	}
 	fmt.Fprintln(w)
 }

@@ -39,14 +39,14 @@ func TestLoadUp(t *testing.T) {
 		want    upConfig
 		wantErr string
 	}{
-		{name: "defaults", want: upConfig{Host: "127.0.0.1", PortBase: 9090, Ports: defaults, Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data"}},
+		{name: "defaults", want: upConfig{Host: "127.0.0.1", PortBase: 9090, Ports: defaults, Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data", IPs: 1}},
 		{name: "port base from flag", args: []string{"--port-base", "19090"},
-			want: upConfig{Host: "127.0.0.1", PortBase: 19090, Ports: stack.Ports(19090), Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data"}},
+			want: upConfig{Host: "127.0.0.1", PortBase: 19090, Ports: stack.Ports(19090), Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data", IPs: 1}},
 		{name: "environment fallbacks", env: map[string]string{"EFM_PORT_BASE": "0", "EFM_SR_PORT": "7777", "EFM_FAST": "true", "EFM_SERVICES": "sr", "EFM_LOG_LEVEL": "debug"},
 			want: upConfig{Host: "127.0.0.1", PortBase: 0, Ports: func() map[string]int { m := stack.Ports(0); m[stack.SR] = 7777; return m }(),
-				Services: []string{"sr"}, Fast: true, LogLevel: slog.LevelDebug, DataDir: "efm-data"}},
+				Services: []string{"sr"}, Fast: true, LogLevel: slog.LevelDebug, DataDir: "efm-data", IPs: 1}},
 		{name: "flag wins over environment", args: []string{"--sr-port", "8888"}, env: map[string]string{"EFM_SR_PORT": "7777"},
-			want: upConfig{Host: "127.0.0.1", PortBase: 9090, Ports: with(map[string]int{stack.SR: 8888}), Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data"}},
+			want: upConfig{Host: "127.0.0.1", PortBase: 9090, Ports: with(map[string]int{stack.SR: 8888}), Services: stack.Available(), LogLevel: slog.LevelInfo, DataDir: "efm-data", IPs: 1}},
 		{name: "bad environment number", env: map[string]string{"EFM_PORT_BASE": "ninety"}, wantErr: `EFM_PORT_BASE="ninety" is not a number`},
 		{name: "bad boolean", env: map[string]string{"EFM_FAST": "maybe"}, wantErr: `EFM_FAST="maybe" is not true or false`},
 		{name: "bad log level", args: []string{"--log-level", "loud"}, wantErr: `--log-level "loud"`},

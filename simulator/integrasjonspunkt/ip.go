@@ -119,5 +119,8 @@ func (s *Server) Close() error {
 	return err
 }
 
+// OrgNumber is the organisation this integration point is.
+func (s *Server) OrgNumber() string { return s.cfg.OrgNumber }
+
 // DataDir is where the store keeps its database and files.
 func (s *Server) DataDir() string { return s.store.Dir() }

@@ -33,6 +33,7 @@ import (
 const (
 	Control      = "control"
 	IP           = "ip"
+	IP2          = "ip2"
 	SR           = "sr"
 	Maskinporten = "maskinporten"
 	DPO          = "dpo"
@@ -45,7 +46,7 @@ const (
 // (architecture §2: 9090 control, 9093 IP, 9099 address register, 9100 Maskinporten, 9101–9104 DPO–DPI).
 const DefaultPortBase = 9090
 
-var portOffsets = map[string]int{Control: 0, IP: 3, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
+var portOffsets = map[string]int{Control: 0, IP: 3, IP2: 5, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
 func Available() []string { return []string{SR, Maskinporten, DPO, IP} }
@@ -88,6 +89,9 @@ type Config struct {
 	DataDir string
 	// IPOrg is the reference integration point's organisation (the population's "sender" when empty).
 	IPOrg string
+	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
+	// the population's "receiver" organisation, so that two integration points exchange messages.
+	IPs int
 	// Logger receives the services' request logs; nil logs nothing.
 	Logger *slog.Logger
 }
@@ -104,6 +108,7 @@ type Stack struct {
 	Maskinporten *maskinporten.Server
 	DPO          *dpo.Server
 	IP           *integrasjonspunkt.Server
+	IP2          *integrasjonspunkt.Server
 	closeOnce    sync.Once
 }
 
@@ -142,8 +147,18 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}()
 
 	// Listen first, so that every service knows every URL before it is built.
+	if cfg.IPs > 2 {
+		return nil, fmt.Errorf("start stack: at most 2 integration points, not %d", cfg.IPs)
+	}
+	listen := append([]string{Control}, cfg.Services...)
+	if cfg.IPs > 1 {
+		if !slices.Contains(cfg.Services, IP) {
+			return nil, fmt.Errorf("start stack: a second integration point needs the service ip")
+		}
+		listen = append(listen, IP2)
+	}
 	ls := map[string]*admin.Listener{}
-	for _, name := range append([]string{Control}, cfg.Services...) {
+	for _, name := range listen {
 		l, err := admin.Listen(net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Ports[name])))
 		if err != nil {
 			return nil, fmt.Errorf("start %s: %w", name, err)
@@ -205,36 +220,46 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	if slices.Contains(cfg.Services, IP) {
-		if err := st.startIP(ctx, ls[IP]); err != nil {
+		org := cfg.IPOrg
+		if org == "" {
+			org = cfg.Population.Org(fixtures.RoleSender).Orgnr
+		}
+		ip, err := st.startIP(ctx, IP, org, ls[IP])
+		if err != nil {
 			return nil, err
+		}
+		st.IP = ip
+		if cfg.IPs > 1 {
+			ip2, err := st.startIP(ctx, IP2, cfg.Population.Org(fixtures.RoleReceiver).Orgnr, ls[IP2])
+			if err != nil {
+				return nil, err
+			}
+			st.IP2 = ip2
 		}
 	}
 
 	ctl := &http.Server{Handler: st.control.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	st.servers = append(st.servers, ctl)
 	go func() { _ = ctl.Serve(ls[Control]) }()
-	st.order = append([]string{Control}, cfg.Services...)
+	st.order = listen
 	ok = true
 	return st, nil
 }
 
-// startIP starts the reference integration point, configured against the simulators of the stack.
-func (st *Stack) startIP(ctx context.Context, l *admin.Listener) error {
+// startIP starts a reference integration point named name for organisation org, configured against the
+// simulators of the stack.
+func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listener) (*integrasjonspunkt.Server, error) {
 	cfg := st.cfg
 	if st.urls[SR] == "" || st.urls[Maskinporten] == "" {
-		return fmt.Errorf("start ip: the reference integration point needs the address register (sr) and maskinporten")
-	}
-	org := cfg.IPOrg
-	if org == "" {
-		org = cfg.Population.Org(fixtures.RoleSender).Orgnr
+		return nil, fmt.Errorf("start %s: the reference integration point needs the address register (sr) and maskinporten", name)
 	}
 	cred, ok := cfg.PKI.Get(org)
 	if !ok {
-		return fmt.Errorf("start ip: the test PKI has no credential for %s", org)
+		return nil, fmt.Errorf("start %s: the test PKI has no credential for %s", name, org)
 	}
 	dir := ""
 	if cfg.DataDir != "" {
-		dir = filepath.Join(cfg.DataDir, "ip")
+		dir = filepath.Join(cfg.DataDir, name)
 	}
 	ipCfg := integrasjonspunkt.Config{
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
@@ -248,16 +273,17 @@ func (st *Stack) startIP(ctx context.Context, l *admin.Listener) error {
 	}
 	if ipCfg.Logger == nil {
 		ipCfg.Logger = slog.New(slog.DiscardHandler)
+	} else {
+		ipCfg.Logger = ipCfg.Logger.With("service", name, "org", org)
 	}
 	ip, err := integrasjonspunkt.New(ctx, ipCfg)
 	if err != nil {
-		return fmt.Errorf("start ip: %w", err)
+		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	st.IP = ip
-	svc := admin.New(IP, admin.Hooks{}, admin.Options{Logger: nil})
-	st.serve(IP, l, svc, svc.Middleware(ip.Handler()))
+	svc := admin.New(name, admin.Hooks{}, admin.Options{})
+	st.serve(name, l, svc, svc.Middleware(ip.Handler()))
 	ip.Start()
-	return nil
+	return ip, nil
 }
 
 func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h http.Handler) {
@@ -292,6 +318,17 @@ type ServiceURL struct {
 	URL  string
 }
 
+// IPOrg is the organisation number of the integration point named ip (IP or IP2), "" if not running.
+func (st *Stack) IPOrg(ip string) string {
+	switch {
+	case ip == IP && st.IP != nil:
+		return st.IP.OrgNumber()
+	case ip == IP2 && st.IP2 != nil:
+		return st.IP2.OrgNumber()
+	}
+	return ""
+}
+
 // Population is the test population the stack serves.
 func (st *Stack) Population() *fixtures.Population { return st.cfg.Population }
 
@@ -314,8 +351,10 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		for _, l := range st.listeners {
 			_ = l.Close()
 		}
-		if st.IP != nil {
-			_ = st.IP.Close()
+		for _, ip := range []*integrasjonspunkt.Server{st.IP, st.IP2} {
+			if ip != nil {
+				_ = ip.Close()
+			}
 		}
 		if st.Maskinporten != nil {
 			_ = st.Maskinporten.Close()

@@ -2,6 +2,7 @@ package stack_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -51,9 +52,46 @@ func TestStartSubsetAndShutdown(t *testing.T) {
 
 func TestPorts(t *testing.T) {
 	t.Parallel()
-	want := map[string]int{stack.Control: 9090, stack.IP: 9093, stack.SR: 9099, stack.Maskinporten: 9100,
+	want := map[string]int{stack.Control: 9090, stack.IP: 9093, stack.IP2: 9095, stack.SR: 9099, stack.Maskinporten: 9100,
 		stack.DPO: 9101, stack.DPV: 9102, stack.DPF: 9103, stack.DPI: 9104}
 	if diff := cmp.Diff(want, stack.Ports(stack.DefaultPortBase)); diff != "" {
 		t.Errorf("default ports (-want +got):\n%s", diff)
+	}
+}
+
+func TestTwoIntegrationPoints(t *testing.T) {
+	t.Parallel()
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), IPs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	orgs := map[string]string{}
+	for _, name := range []string{stack.IP, stack.IP2} {
+		resp, err := http.Get(st.URL(name) + "/manage/info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var info struct {
+			Org struct {
+				Number string `json:"number"`
+			} `json:"org"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&info)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		orgs[name] = info.Org.Number
+	}
+	want := map[string]string{stack.IP: "910077473", stack.IP2: "910075918"}
+	if diff := cmp.Diff(want, orgs); diff != "" {
+		t.Errorf("org.number of each integration point (-want +got):\n%s", diff)
+	}
+	if st.IPOrg(stack.IP2) != "910075918" {
+		t.Errorf("IPOrg(ip2) = %q", st.IPOrg(stack.IP2))
+	}
+	if _, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), IPs: 3}); err == nil {
+		t.Error("three integration points started")
 	}
 }

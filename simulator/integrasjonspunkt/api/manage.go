@@ -111,13 +111,18 @@ func (a *API) info(*http.Request) response {
 	if v == "" {
 		v = "dev"
 	}
-	return ok(map[string]any{"build": map[string]any{
-		"artifact": "efm-harness",
-		"name":     "efm-harness reference integrasjonspunkt",
-		"group":    "github.com/efm-harness/efm-harness",
-		"version":  v,
-		"time":     oslo(a.started).String(),
-	}})
+	return ok(map[string]any{
+		"build": map[string]any{
+			"artifact": "efm-harness",
+			"name":     "efm-harness reference integrasjonspunkt",
+			"group":    "github.com/efm-harness/efm-harness",
+			"version":  v,
+			"time":     oslo(a.started).String(),
+		},
+		// The organisation this integration point is (difi.move.org.number), so that clients and
+		// scenarios can tell two integration points apart.
+		"org": map[string]any{"number": a.opts.OrgNumber},
+	})
 }
 
 // prometheus serves GET /manage/prometheus: a few gauges read from the store and the counters kept in
