@@ -169,7 +169,7 @@ func TestAdminMessages(t *testing.T) {
 	}
 
 	// Without keys the package is shown undecrypted.
-	nokeys := newEnv(t, func(o *dpo.Options) { o.Keys = nil })
+	nokeys := newEnv(t, func(o *dpo.Options) { o.Keys, o.Credentials = nil, nil })
 	w := nokeys.altinnToken(t, orgA, dpo.ScopeWrite)
 	nid := nokeys.initialize(t, w, "/broker/api/v1/filetransfer", initBody(orgA, orgB))
 	nokeys.upload(t, w, nid, payload)

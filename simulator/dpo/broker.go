@@ -307,6 +307,7 @@ func (s *Server) upload(r *http.Request, c caller) admin.Response {
 	t.setStatus(StatusUploadProcessing, now)
 	t.setStatus(StatusPublished, now)
 	s.evict(t)
+	s.publishedLocked(t)
 	s.log.Info("dpo: file transfer published", "fileTransferId", t.id, "size", len(data))
 	return jsonResponse(http.StatusOK, FileTransferID{FileTransferID: t.id})
 }

@@ -59,7 +59,102 @@
 // the CAdES signature verified, the signer's certificate and the eFormidling manifest. GET
 // /__admin/messages/{id}/files/{name} answers a file's bytes with its MIME type (a package file, else a
 // zip entry such as sbd.json); GET /__admin/messages/{id}/payload the uploaded file. Reset forgets every
-// transfer; a status fault answers with a ProblemDetails body.
+// transfer; a status fault answers with a ProblemDetails body. Without Options.Keys the inspection
+// decrypts with Options.Credentials.
+//
+// # Simulated counterparts (admin API)
+//
+// Two integration points on one simulator answer each other's messages themselves. When the receiving
+// organisation has no integration point, PUT /__admin/behaviour makes the simulator play it (upstreams
+// §12.4): after a transfer to that organisation is Published, the counterpart downloads and confirms it
+// and sends status SBDs and an arkivmelding_kvittering back, each as a new Published transfer (sender =
+// the simulated organisation, recipient = the original's sender, the same resource, fileName sbd.zip)
+// holding only sbd.json — so the sending integration point's poller finds them as if a real one had
+// answered:
+//
+//	PUT /__admin/behaviour
+//	{"organizations": {
+//	  "910076787": {"mottatt": "200ms", "levert": "1s", "kvittering": "OK", "kvitteringDelay": "2s",
+//	                "messages": [{"code": "Recno", "text": "2026/42"}], "confirm": true},
+//	  "910075918": null}}
+//
+// The fields of a counterpart:
+//
+//   - mottatt, levert: the delay (a Go duration, at most 24h) after the original is Published before a
+//     status SBD with MOTTATT or LEVERT is sent back; absent or null sends none.
+//   - kvittering: the receiptType (OK, WARNING, ERROR, NOTSUPPORTED; any case) of an
+//     arkivmelding_kvittering sent back for arkivmelding originals only; absent sends none. messages are
+//     its [{code, text}]; kvitteringDelay its delay (absent: that of levert, else of mottatt, else 0).
+//   - confirm (default true): the counterpart downloads and confirms the original when it sends MOTTATT
+//     (at once without mottatt); the recipient becomes DownloadConfirmed and drops out of polls. With
+//     false the original stays Initialized for another poller.
+//
+// The status SBD is the one SBDFactory.createStatusFrom builds (upstreams §1.3.1): sender and receiver
+// swapped, the original's messageId and conversationId, standard urn:no:difi:eformidling:xsd::status,
+// type status, typeVersion 2.0, the response process of the original's family (arkivmelding, einnsyn or
+// avtalt), expectedResponseDateTime now + 24 h, the original's MessageChannel scope, and
+// {"status": {"status": "MOTTATT"}} or LEVERT. The kvittering has a new messageId, the same
+// conversationId, process urn:no:difi:profile:arkivmelding:response:ver1.0 and relatedToMessageId = the
+// original's messageId. Each answer's sendersFileTransferReference is the original's MessageChannel when
+// its SBD carries one (as the integration point sends receipts), else a new UUID; answers get strictly
+// increasing created times, so a poller sorting by created sees them in order. Same-delay actions run in
+// the order confirm, MOTTATT, LEVERT, kvittering.
+//
+// Each organisation in a PUT replaces its counterpart, null removes it, the others stay; the answer and
+// GET /__admin/behaviour show them all ({"organizations": {…}}, durations as Go durations, confirm
+// always written). DELETE /__admin/behaviour/{orgnr} removes one. Organisation keys are nine digits,
+// optionally 0192:-prefixed; unknown organisations are fine. A bad duration or receipt type, an unknown
+// field or a malformed key is a 400 naming the field. The counterpart in force when a transfer is
+// Published is the one that answers it. What the counterpart cannot read (no zip or no sbd.json) it
+// leaves unconfirmed; an sbd.json that does not parse (or whose ids are not UUIDs) it does not answer but
+// (with confirm) confirms, as the integration point discards it; statuses and receipts it likewise only
+// confirms. Every such decision is logged. Delays run on real time (Options.Now stamps the transfers). Pending actions
+// are timers tracked under the server's lock and bounded (10 000): Reset forgets the counterparts and
+// stops them, Close stops them and waits for those under way, and none fires afterwards.
+//
+// # Injecting messages (admin API)
+//
+// POST /__admin/inject makes a simulated sender deliver a message as a real integration point packs it:
+// sbd.zip with sbd.json and, when there are files, asic.zip — the eFormidling manifest.xml first, the
+// primary document next, then the other files, in a CAdES ASiC-E signed with the sender's key and
+// certificate and CMS-encrypted (AES-256-CBC, RSA-OAEP) to the receiver's certificate, both from
+// Options.Credentials. The transfer (sender → receiver, fileName sbd.zip) is stored Published, so the
+// receiver's poller finds it (and a simulated receiver answers it). The answer is 200
+// {"fileTransferId", "messageId", "conversationId"}.
+//
+//	POST /__admin/inject
+//	{"sender": "910076787", "receiver": "910077473", "type": "arkivmelding",
+//	 "process": "urn:no:difi:profile:arkivmelding:administrasjon:ver1.0",
+//	 "messageChannel": "kanal-1", "expectedResponseDateTime": "2026-11-23T10:00:00+01:00",
+//	 "files": [{"name": "arkivmelding.xml", "mimeType": "application/xml", "text": "<?xml …"},
+//	           {"name": "brev.pdf", "mimeType": "application/pdf", "base64": "JVBERi0…"}]}
+//
+// The fields:
+//
+//   - type defaults to arkivmelding and process to the type's usual one; messageId and conversationId
+//     (optional fields) to new UUIDs; expectedResponseDateTime to now + 24 h. payload (optional) is
+//     the business message; the default for arkivmelding is {"hoveddokument": <primary file>,
+//     "sikkerhetsnivaa": 3}, for avtalt {"identifier": "efm-harness-avtalt", "content": {}}; other
+//     types need one.
+//   - files: name, mimeType (default by extension) and the content as text or base64; primary: true
+//     marks the primary document (default arkivmelding.xml, else the first). An arkivmelding without
+//     files gets a generated arkivmelding.xml referring to a generated one-page dokument.pdf.
+//   - sbd: a full SBD JSON document used as it is (sender, receiver and type taken from it; only a
+//     missing messageId or conversationId is filled in); only files and sendersFileTransferReference
+//     may accompany it.
+//   - Statuses and receipts carry no files: {"sender", "receiver", "type": "status", "status":
+//     "MOTTATT"|"LEVERT", "messageId", "conversationId"} or {"type": "arkivmelding_kvittering",
+//     "receiptType": "OK", "relatedToMessageId", "messages": [{"code", "text"}]}; or, answering a
+//     transfer, {"respondTo": "<fileTransferId>", "type": "status", "status": "LEVERT"} and
+//     {"respondTo": "<fileTransferId>", "type": "arkivmelding_kvittering", "receiptType": "OK"}, built
+//     as the counterparts build them.
+//   - sendersFileTransferReference defaults to the MessageChannel of a status or receipt that carries
+//     one, else a new UUID (as the integration point sends).
+//
+// A sender part identifier (0192:<org>:<part>) sends as the part, signed with the organisation's
+// credentials. The SBD must pass wire's validation. Errors are 400 with a message naming the problem:
+// no credentials for the sender or certificate for the receiver, bad base64, a bad or conflicting SBD,
+// files on a status, an unknown field.
 //
 // # Deviations from the real Altinn Broker
 //
@@ -82,6 +177,6 @@
 //     directory (architecture §5) is not implemented yet.
 //   - Without Options.Maskinporten the exchange reads Maskinporten tokens without checking their
 //     signature (only their shape and expiry), for hand-made tokens.
-//   - There is no auto-responder for simulated counterparts and no injection of inbound messages yet
-//     (upstreams §12.4): two integration points on one simulator exchange messages and statuses themselves.
+//   - Simulated counterparts and injected messages appear as finished uploads: no initialise or upload
+//     request is journalled for them, and their history passes Initialized to Published at one instant.
 package dpo

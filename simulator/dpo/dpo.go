@@ -94,8 +94,14 @@ type Options struct {
 	// MaxStoredBytes bounds the payload bytes kept in memory (DefaultMaxStoredBytes when zero), evicting
 	// as MaxTransfers does.
 	MaxStoredBytes int64
-	// Now is the clock (time.Now when nil).
+	// Now is the clock (time.Now when nil). It stamps transfers; the delays of simulated counterparts
+	// run on real time.
 	Now func() time.Time
+	// Credentials returns an organisation's business key and certificate (the test PKI): POST
+	// /__admin/inject signs the document package with the sender's and encrypts it to the receiver's
+	// certificate, and the inspection API falls back to these keys when Keys is nil. Nil refuses to
+	// inject messages with files.
+	Credentials func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool)
 }
 
 // Server is the DPO simulator: the Altinn 3 Broker file transfer API, the Altinn token exchange, the
@@ -117,6 +123,14 @@ type Server struct {
 	stored             int64       // payload bytes
 	evicted            int64
 	evictedUnconfirmed int64
+
+	// counterparts are the simulated receiving organisations by orgnr; timers their pending actions,
+	// all of generation gen (Reset and Close start a new one); running counts actions under way.
+	counterparts map[string]Counterpart
+	timers       map[*time.Timer]struct{}
+	gen          uint64
+	closed       bool
+	running      sync.WaitGroup
 }
 
 // ErrOptions is wrapped by New's errors about its Options.
@@ -170,11 +184,13 @@ func New(opts Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:      opts,
-		log:       log,
-		signer:    signer,
-		jwks:      jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
-		transfers: map[string]*transfer{},
+		opts:         opts,
+		log:          log,
+		signer:       signer,
+		jwks:         jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		transfers:    map[string]*transfer{},
+		counterparts: map[string]Counterpart{},
+		timers:       map[*time.Timer]struct{}{},
 	}
 	s.altinn = bearer.NewStaticVerifier(s.jwks).WithClock(opts.Now)
 	s.maskinporten = opts.Maskinporten
@@ -185,6 +201,8 @@ func New(opts Options) (*Server, error) {
 		Reset:       s.reset,
 		Messages:    s.adminMessages,
 		Message:     s.adminMessage,
+		Behaviour:   s.adminBehaviour,
+		Inject:      s.adminInject,
 		Routes:      s.adminRoutes,
 		StatusFault: statusFault,
 	}, admin.Options{JournalSize: opts.JournalSize, Logger: opts.Logger, Now: opts.Now})
@@ -232,8 +250,16 @@ func (s *Server) Admin() *admin.Service { return s.admin }
 // AltinnKeys is the public key set that verifies the exchanged Altinn tokens (served at /altinn/jwk).
 func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.jwks }
 
-// Close releases nothing today; it is here for the simulators' common shape.
-func (s *Server) Close() error { return nil }
+// Close stops the simulated counterparts: no pending answer is sent after it returns. The servers keep
+// answering.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.stopTimersLocked()
+	s.mu.Unlock()
+	s.running.Wait()
+	return nil
+}
 
 // Resource is the broker resource the simulator serves.
 func (s *Server) Resource() string { return s.opts.Resource }
@@ -246,6 +272,8 @@ func (s *Server) reset() {
 	s.transfers = map[string]*transfer{}
 	s.order = nil
 	s.stored, s.evicted, s.evictedUnconfirmed = 0, 0, 0
+	s.stopTimersLocked()
+	s.counterparts = map[string]Counterpart{}
 }
 
 // statusFault writes an injected status fault as a ProblemDetails body.

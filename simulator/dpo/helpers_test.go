@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -74,6 +75,10 @@ func newEnv(t testing.TB, mutate func(*dpo.Options)) *env {
 		Keys: func(orgnr string) (*rsa.PrivateKey, bool) {
 			cr, ok := testPKI().Get(orgnr)
 			return cr.Key, ok
+		},
+		Credentials: func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool) {
+			cr, ok := testPKI().Get(orgnr)
+			return cr.Key, cr.Certificate, ok
 		},
 		Now: c.now,
 	}

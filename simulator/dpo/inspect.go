@@ -321,12 +321,12 @@ func (s *Server) openASiC(data []byte, orgs []string, withContent bool) *ASiCVie
 // envelope opens but the container does not verify, it is read again without the signature
 // requirement so that its files can still be shown, and the error says what failed.
 func (s *Server) openContainer(data []byte, orgs []string) (*dokumentpakke.Container, string, error) {
-	if s.opts.Keys == nil {
-		return nil, "", errors.New("not decrypted: the simulator has no recipient keys (Options.Keys)")
+	if s.opts.Keys == nil && s.opts.Credentials == nil {
+		return nil, "", errors.New("not decrypted: the simulator has no recipient keys (Options.Keys, Options.Credentials)")
 	}
 	var errs []string
 	for _, org := range orgs {
-		key, ok := s.opts.Keys(org)
+		key, ok := s.recipientKey(org)
 		if !ok || key == nil {
 			errs = append(errs, fmt.Sprintf("no key for recipient %s", org))
 			continue
@@ -345,6 +345,15 @@ func (s *Server) openContainer(data []byte, orgs []string) (*dokumentpakke.Conta
 		return nil, "", errors.New("not decrypted: the transfer has no recipients")
 	}
 	return nil, "", errors.New("not decrypted: " + strings.Join(errs, "; "))
+}
+
+// recipientKey is orgnr's private key from Options.Keys, else from Options.Credentials.
+func (s *Server) recipientKey(orgnr string) (*rsa.PrivateKey, bool) {
+	if s.opts.Keys != nil {
+		return s.opts.Keys(orgnr)
+	}
+	key, _, ok := s.opts.Credentials(orgnr)
+	return key, ok
 }
 
 var errNotDecrypted = errors.New("CMS envelope does not open")
@@ -397,6 +406,7 @@ func isText(mimeType string, b []byte) bool {
 func (s *Server) adminRoutes(r *mux.Router) {
 	r.Handle("/messages/{id}/files/{name:.+}", admin.Handler(s.adminFile)).Methods(http.MethodGet).Name(Name + ".admin.message.file")
 	r.Handle("/messages/{id}/payload", admin.Handler(s.adminPayload)).Methods(http.MethodGet).Name(Name + ".admin.message.payload")
+	r.Handle("/behaviour/{orgnr}", admin.Handler(s.adminDeleteBehaviour)).Methods(http.MethodDelete).Name(Name + ".admin.behaviour.delete")
 }
 
 // adminFile serves GET /__admin/messages/{id}/files/{name}: a file of the decrypted package with its

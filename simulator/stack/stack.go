@@ -7,6 +7,7 @@ package stack
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -186,7 +187,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		alt := cfg.PKI.MustGet(fixtures.CredAltinn)
 		pki := cfg.PKI
 		opts := dpo.Options{Signer: alt.Key, Certificate: alt.Certificate, Logger: cfg.Logger,
-			Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok }}
+			Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok },
+			Credentials: func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool) {
+				c, ok := pki.Get(orgnr)
+				return c.Key, c.Certificate, ok
+			}}
 		if st.Maskinporten != nil {
 			opts.Maskinporten = st.Maskinporten.Verifier()
 		}
