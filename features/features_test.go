@@ -17,7 +17,7 @@ import (
 // TestFeatures runs every scenario against an in-process stack on free ports. Each scenario is a subtest:
 // go test ./features/ -run 'TestFeatures/<scenario name>'. Set EFM_TAGS to filter by tags.
 func TestFeatures(t *testing.T) {
-	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true})
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestFeatures(t *testing.T) {
 		Name: "efm-harness",
 		ScenarioInitializer: steps.Initialize(steps.Config{
 			SRURL: st.URL(stack.SR), MaskinportenURL: st.URL(stack.Maskinporten), ControlURL: st.ControlURL(),
-			IPURL: st.URL(stack.IP), DPOURL: st.URL(stack.DPO),
+			IPURL: st.URL(stack.IP), IP2URL: st.URL(stack.IP2), DPOURL: st.URL(stack.DPO),
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
 		}),
 		Options: &godog.Options{

@@ -26,7 +26,7 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the call is reset by the peer$`, callReset)
 	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
 	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|integration point|[a-z]+) journal shows (\d+) requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|integration point|[a-z]+) journal shows (\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
 }
 
 func setFault(ctx context.Context, service string, doc *godog.DocString) error {
@@ -143,13 +143,13 @@ func callTookAtLeast(ctx context.Context, ms int) error {
 	return nil
 }
 
-func journalShows(ctx context.Context, service string, n int, path, fault string) error {
+func journalShows(ctx context.Context, service string, n int, method, path, fault string) error {
 	w := getWorld(ctx)
 	path, err := w.expand(path)
 	if err != nil {
 		return err
 	}
-	entries, err := w.admin(service).Requests(ctx, admin.Filter{Path: path})
+	entries, err := w.admin(service).Requests(ctx, admin.Filter{Path: path, Method: method})
 	if err != nil {
 		return err
 	}

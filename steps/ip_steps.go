@@ -400,8 +400,8 @@ func brokerHoldsMessage(ctx context.Context) error {
 			return err
 		}
 		var sbd wire.StandardBusinessDocument
-		if json.Unmarshal(view.SBD, &sbd) != nil || sbd.MessageID() != w.out.messageID {
-			continue
+		if json.Unmarshal(view.SBD, &sbd) != nil || sbd.MessageID() != w.out.messageID || sbd.Type() == wire.TypeStatus {
+			continue // a receiver's status answers carry the same messageId
 		}
 		found++
 		if view.ASiC == nil || !view.ASiC.Signed {
@@ -431,13 +431,15 @@ func brokerHoldsMessage(ctx context.Context) error {
 func brokerAnswersNext(ctx context.Context, status, count int) error {
 	w := getWorld(ctx)
 	w.faulted["dpo"] = true
-	return w.admin("dpo").SetFault(ctx, admin.Fault{Mode: admin.ModeStatus, Status: status, Count: count, Paths: []string{"/broker/"}})
+	return w.admin("dpo").SetFault(ctx, admin.Fault{Mode: admin.ModeStatus, Status: status, Count: count,
+		Paths: []string{"/broker/"}, Methods: []string{http.MethodPost}}) // sends only: pollers keep polling
 }
 
 func brokerAnswersEvery(ctx context.Context, status int) error {
 	w := getWorld(ctx)
 	w.faulted["dpo"] = true
-	return w.admin("dpo").SetFault(ctx, admin.Fault{Mode: admin.ModeStatus, Status: status, Paths: []string{"/broker/"}})
+	return w.admin("dpo").SetFault(ctx, admin.Fault{Mode: admin.ModeStatus, Status: status,
+		Paths: []string{"/broker/"}, Methods: []string{http.MethodPost}})
 }
 
 func askCapabilities(ctx context.Context, who, process string) error {

@@ -37,7 +37,20 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 					_ = w.admin("sr").Reset(ctx)
 					continue
 				}
+				if svc == "dpo" { // faults and counterpart behaviours alike
+					_ = w.admin(svc).Reset(ctx)
+					continue
+				}
 				_ = w.admin(svc).ClearFault(ctx)
+			}
+			if w.hook != nil {
+				w.hook.srv.Close()
+			}
+			if w.subscriptionID != 0 && cfg.IPURL != "" {
+				req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, fmt.Sprintf("%s/api/subscriptions/%d", cfg.IPURL, w.subscriptionID), nil)
+				if resp, derr := w.client.Do(req); derr == nil {
+					resp.Body.Close()
+				}
 			}
 			if err != nil && w.last != nil {
 				_ = godog.Attach(ctx, godog.Attachment{Body: w.last.Body, FileName: "last-response", MediaType: "text/plain"})
@@ -49,6 +62,8 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerTokenSteps(sc)
 		registerFaultSteps(sc)
 		registerIPSteps(sc)
+		registerInboundSteps(sc)
+		registerCounterpartSteps(sc)
 	}
 }
 

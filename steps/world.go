@@ -28,6 +28,8 @@ type Config struct {
 	// IPURL is the integration point under test (ours or a real one); DPOURL the DPO broker simulator.
 	IPURL  string
 	DPOURL string
+	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
+	IP2URL string
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
@@ -88,15 +90,19 @@ type callOutcome struct {
 
 // world is one scenario's state.
 type world struct {
-	cfg      Config
-	client   *http.Client
-	last     *response
-	plain    *response // a plain JSON answer kept to compare a signed one with
-	token    *tokenState
-	out      *outgoing
-	call     *callOutcome
-	faulted  map[string]bool
-	resolved map[string]string
+	cfg    Config
+	client *http.Client
+	last   *response
+	plain  *response // a plain JSON answer kept to compare a signed one with
+	token  *tokenState
+	out    *outgoing
+	in     *incoming
+	hook   *hook
+	// subscriptionID is the webhook subscription a scenario made (deleted after it).
+	subscriptionID int64
+	call           *callOutcome
+	faulted        map[string]bool
+	resolved       map[string]string
 }
 
 type worldKey struct{}

@@ -2,10 +2,12 @@ Feature: Sending over DPO through the reference integration point
   An archive system creates, uploads and sends a message through the eFormidling 2 (Next Move) API; the
   integration point looks the receiver up, packs the files as the real IP does (ASiC-E signed with the
   sender's certificate, CMS-encrypted for the receiver's) and uploads them to the Altinn 3 Broker.
-  Status OPPRETTET at create, SENDT once the broker has the file (spec ip-api §4, upstreams §4).
+  Status OPPRETTET at create, SENDT once the broker has the file (spec ip-api §4, upstreams §4). The
+  receiver here is a DPO organisation that no integration point answers for, so the sender's statuses
+  stop at SENDT; receiving and receipts are in receiving/.
 
   Scenario: multi-step send: create, upload arkivmelding.xml and a PDF, send
-    When I create an "arkivmelding" message to "{org:receiver}"
+    When I create an "arkivmelding" message to "{org:partial-dpo}"
     And I upload an arkivmelding.xml referring to "brev.pdf"
     And I upload a PDF named "brev.pdf"
     And I send the message
@@ -14,7 +16,7 @@ Feature: Sending over DPO through the reference integration point
     And the DPO broker holds the message once, with every uploaded file decrypted byte for byte
 
   Scenario: one-step multipart send
-    When I send an arkivmelding to "{org:receiver}" with arkivmelding.xml and a PDF in one multipart request
+    When I send an arkivmelding to "{org:partial-dpo}" with arkivmelding.xml and a PDF in one multipart request
     Then the message's statuses become "OPPRETTET, SENDT"
     And the DPO broker holds the message once, with every uploaded file decrypted byte for byte
 
@@ -91,7 +93,7 @@ Feature: Sending over DPO through the reference integration point
   Scenario: the time to live passes between create and send
     # LEVETID_UTLOPT comes from the periodic scan or from the send, whichever is first: with or without
     # the description "Levetiden for meldingen er utgått. Må sendes på nytt", as in the real IP.
-    When I create an "arkivmelding" message to "{org:receiver}" that expires in 500 ms
+    When I create an "arkivmelding" message to "{org:partial-dpo}" that expires in 500 ms
     And I upload an arkivmelding.xml referring to "brev.pdf"
     And I upload a PDF named "brev.pdf"
     And I wait until the message has expired
@@ -101,20 +103,20 @@ Feature: Sending over DPO through the reference integration point
 
   Scenario: the broker answers 503 twice, then the message is delivered once
     Given the DPO broker answers 503 to the next 2 requests
-    When I create an "arkivmelding" message to "{org:receiver}"
+    When I create an "arkivmelding" message to "{org:partial-dpo}"
     And I upload an arkivmelding.xml referring to "brev.pdf"
     And I upload a PDF named "brev.pdf"
     And I send the message
     Then the message's statuses become "OPPRETTET, SENDT"
-    And the DPO broker journal shows 2 requests to "/broker/api/v1/filetransfer" with fault "status"
+    And the DPO broker journal shows 2 POST requests to "/broker/api/v1/filetransfer" with fault "status"
     And the DPO broker holds the message once, with every uploaded file decrypted byte for byte
 
   Scenario: the broker answers 400: FEIL at once, no retry
     Given the DPO broker answers 400 to every request
-    When I create an "arkivmelding" message to "{org:receiver}"
+    When I create an "arkivmelding" message to "{org:partial-dpo}"
     And I upload an arkivmelding.xml referring to "brev.pdf"
     And I upload a PDF named "brev.pdf"
     And I send the message
     Then the message's statuses become "OPPRETTET, FEIL"
     And the message's last status has a description containing "Failed to deliver message - check raw receipt"
-    And the DPO broker journal shows 1 request to "/broker/api/v1/filetransfer" with fault "status"
+    And the DPO broker journal shows 1 POST request to "/broker/api/v1/filetransfer" with fault "status"

@@ -276,7 +276,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		r.Body = body
 		rec := &recorder{ResponseWriter: w}
 
-		if f, apply, _ := s.faults.take(r.URL.Path); apply {
+		if f, apply, _ := s.faults.take(r.Method, r.URL.Path); apply {
 			e.Fault = f.Mode
 			if done := s.applyFault(f, rec, r); done {
 				s.finish(&e, body, rec, start)

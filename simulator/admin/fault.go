@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -27,6 +28,8 @@ type Fault struct {
 	Latency Duration `json:"latency,omitempty"`
 	Rate    float64  `json:"rate,omitempty"`
 	Paths   []string `json:"paths,omitempty"`
+	// Methods limits the fault to these HTTP methods (all when empty).
+	Methods []string `json:"methods,omitempty"`
 	Count   int      `json:"count,omitempty"`
 }
 
@@ -71,15 +74,24 @@ func (f *Fault) Validate() error {
 			return bad("path %q must start with /", p)
 		}
 	}
+	for i, m := range f.Methods {
+		f.Methods[i] = strings.ToUpper(m)
+		if f.Mode == ModeRefuse {
+			return bad("mode refuse closes the whole port and takes no methods")
+		}
+	}
 	return nil
 }
 
 // portWide reports whether the fault takes the whole port (new connections too), not only matching requests.
 func (f Fault) portWide() bool {
-	return (f.Mode == ModeRefuse || f.Mode == ModeBlackhole) && len(f.Paths) == 0 && f.Rate == 0 && f.Count == 0
+	return (f.Mode == ModeRefuse || f.Mode == ModeBlackhole) && len(f.Paths) == 0 && len(f.Methods) == 0 && f.Rate == 0 && f.Count == 0
 }
 
-func (f Fault) matchesPath(path string) bool {
+func (f Fault) matches(method, path string) bool {
+	if len(f.Methods) > 0 && !slices.Contains(f.Methods, method) {
+		return false
+	}
 	if len(f.Paths) == 0 {
 		return true
 	}
@@ -132,12 +144,12 @@ func (fs *faults) state() FaultState {
 	return FaultState{Active: true, Fault: &f, Since: fs.since, Applied: fs.applied}
 }
 
-// take decides whether the active fault applies to a request on path, and counts it if so. A fault whose
+// take decides whether the active fault applies to a request with method on path, and counts it if so. A fault whose
 // count is used up is cleared; cleared reports that.
-func (fs *faults) take(path string) (f Fault, apply, cleared bool) {
+func (fs *faults) take(method, path string) (f Fault, apply, cleared bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	if fs.fault == nil || !fs.fault.matchesPath(path) {
+	if fs.fault == nil || !fs.fault.matches(method, path) {
 		return Fault{}, false, false
 	}
 	if fs.fault.Rate > 0 && fs.fault.Rate < 1 && fs.rnd.Float64() >= fs.fault.Rate {

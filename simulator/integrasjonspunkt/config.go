@@ -39,6 +39,16 @@ type Config struct {
 	DPOBrokerURL        string
 	DPOTokenExchangeURL string
 	DPOResource         string
+	// DPOReportees are further organisations the IP sends and receives for (difi.move.dpo.reportees);
+	// DPOMessageChannel is its own message channel (difi.move.dpo.messageChannel).
+	DPOReportees      []string
+	DPOMessageChannel string
+	// DPOPollInterval is how often the broker is polled for incoming messages (15 s).
+	DPOPollInterval time.Duration
+	// LockTimeout is how long a peek locks an incoming message (5 min); LockExpiryInterval how often
+	// expired locks are cleared (5 s).
+	LockTimeout        time.Duration
+	LockExpiryInterval time.Duration
 
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration
@@ -107,6 +117,14 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.TTLScanInterval, 30*time.Second)
 	def(&c.PollInterval, time.Second)
 	def(&c.LookupCacheTTL, 5*time.Minute)
+	def(&c.DPOPollInterval, 15*time.Second)
+	def(&c.LockTimeout, 5*time.Minute)
+	def(&c.LockExpiryInterval, 5*time.Second)
+	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval} {
+		if *d < 10*time.Millisecond {
+			*d = 10 * time.Millisecond // no job needs to spin faster than this
+		}
+	}
 	if c.PollInterval < 10*time.Millisecond {
 		c.PollInterval = 10 * time.Millisecond // idle workers need not spin; a send wakes them anyway
 	}

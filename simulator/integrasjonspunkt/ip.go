@@ -16,9 +16,11 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpo"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/inbound"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/webhook"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -28,6 +30,9 @@ type Server struct {
 	store    *store.Store
 	api      *api.API
 	delivery *delivery.Deliverer
+	webhooks *webhook.Dispatcher
+	inbound  *inbound.Service
+	poller   *dpo.Poller
 	cancel   context.CancelFunc
 	done     chan struct{}
 	once     sync.Once
@@ -58,29 +63,48 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 	enabled := map[wire.ServiceIdentifier]bool{}
 	var channels []channel.Channel
+	var dpoCh *dpo.Channel
 	if cfg.DPOBrokerURL != "" {
 		if tokens == nil {
 			st.Close()
 			return nil, fmt.Errorf("config: DPO needs Maskinporten (MaskinportenURL)")
 		}
-		channels = append(channels, dpo.New(dpo.Options{BrokerURL: cfg.DPOBrokerURL, TokenExchangeURL: cfg.DPOTokenExchangeURL,
-			Resource: cfg.DPOResource, OrgNumber: cfg.OrgNumber, Key: cfg.Key, Certificate: cfg.Certificate,
-			Tokens: tokens, HTTP: upstream, Now: cfg.Now}))
+		dpoCh = dpo.New(dpo.Options{BrokerURL: cfg.DPOBrokerURL, TokenExchangeURL: cfg.DPOTokenExchangeURL,
+			Resource: cfg.DPOResource, OrgNumber: cfg.OrgNumber, Reportees: cfg.DPOReportees, Key: cfg.Key,
+			Certificate: cfg.Certificate, Tokens: tokens, HTTP: upstream, Now: cfg.Now,
+			MessageChannel: cfg.DPOMessageChannel, CallTimeout: cfg.UpstreamTimeout, Logger: cfg.Logger.With("component", "dpo")})
+		channels = append(channels, dpoCh)
 		enabled[wire.ServiceDPO] = true
 	}
 	statusQueue := func(service string) bool {
 		return slices.Contains(cfg.StatusQueueIncludes, wire.ServiceIdentifier(service))
 	}
 	s := &Server{cfg: cfg, store: st}
+	hookTimeout, hookRetry := 10*time.Second, time.Second
+	if cfg.Fast {
+		hookTimeout, hookRetry = 2*time.Second, 10*time.Millisecond
+	}
+	s.webhooks, err = webhook.New(webhook.Options{Store: st, Timeout: hookTimeout, RetryInitial: hookRetry,
+		Logger: cfg.Logger.With("component", "webhooks"), Now: cfg.Now})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	s.delivery = delivery.New(delivery.Options{
 		Store: st, Registry: reg, Channels: channels, Workers: cfg.Workers, Retry: cfg.Retry,
 		AttemptTimeout: 4 * cfg.UpstreamTimeout, PollInterval: cfg.PollInterval, TTLScanInterval: cfg.TTLScanInterval,
 		StatusQueue: statusQueue, Logger: cfg.Logger.With("component", "delivery"), Now: cfg.Now,
-		OnStatus: func(ev store.StatusEvent) { s.api.CountStatus(ev) },
+		OnStatus: s.onStatus,
 	})
+	s.inbound = inbound.New(inbound.Options{Store: st, DefaultTTL: cfg.DefaultTTL, StatusQueue: statusQueue,
+		OnStatus: s.onStatus, Wake: s.delivery.Wake, Logger: cfg.Logger.With("component", "inbound"), Now: cfg.Now})
+	if dpoCh != nil {
+		s.poller = dpo.NewPoller(dpoCh, s.inbound)
+	}
 	s.api, err = api.New(api.Options{
 		OrgNumber: cfg.OrgNumber, Store: st, Registry: reg, EnabledServices: enabled, DefaultTTL: cfg.DefaultTTL,
 		UploadLimits: cfg.UploadLimits, StatusQueue: statusQueue, OnSend: s.delivery.Wake,
+		OnStatus: s.webhooks.Publish, Webhooks: s.webhooks, LockTimeout: cfg.LockTimeout,
 		Logger: cfg.Logger.With("component", "api"), Now: cfg.Now,
 	})
 	if err != nil {
@@ -90,6 +114,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// onStatus reports a status registered outside the API (delivery, inbound) to metrics and webhooks.
+func (s *Server) onStatus(ev store.StatusEvent) {
+	s.api.CountStatus(ev)
+	s.webhooks.Publish(ev)
+}
+
 // Handler serves the client API.
 func (s *Server) Handler() http.Handler { return s.api.Handler() }
 
@@ -97,10 +127,15 @@ func (s *Server) Handler() http.Handler { return s.api.Handler() }
 func (s *Server) Start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan struct{})
-	go func() {
-		defer close(s.done)
-		s.delivery.Run(ctx)
-	}()
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.delivery.Run(ctx) }()
+	go func() { defer wg.Done(); s.inbound.RunLockExpiry(ctx, s.cfg.LockExpiryInterval) }()
+	if s.poller != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.poller.Run(ctx, s.cfg.DPOPollInterval) }()
+	}
+	go func() { wg.Wait(); close(s.done) }()
 }
 
 // Close stops the background work (waiting for attempts in flight) and closes the store.
@@ -114,6 +149,7 @@ func (s *Server) Close() error {
 			case <-time.After(2 * s.cfg.UpstreamTimeout):
 			}
 		}
+		s.webhooks.Close()
 		err = s.store.Close()
 	})
 	return err

@@ -64,6 +64,17 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives one line per request and every internal error; nil discards.
 	Logger *slog.Logger
+	// LockTimeout is how long GET /api/messages/in/peek locks a message
+	// (difi.move.nextmove.lockTimeoutMinutes; 5 min when 0).
+	LockTimeout time.Duration
+	// StatusServices are the channels whose senders get a LEVERT status SBD back when the client
+	// deletes an incoming message (difi.move.nextmove.status-services); nil means DPO and DPE. The
+	// status is put on the outbox and OnSend is called.
+	StatusServices []wire.ServiceIdentifier
+	// Webhooks pings push endpoints when subscriptions are created or their push endpoint changes, and
+	// is told of every change to the subscriptions (spec ip-api §8); pass the webhook.Dispatcher. Nil
+	// pings with a plain HTTP client (10 s timeout).
+	Webhooks Webhooks
 }
 
 // API is the reference integration point's client-facing HTTP API (outgoing messages, capabilities,
@@ -157,6 +168,7 @@ func (a *API) routes() *mux.Router {
 	r.Handle("/api/messages/out/{messageId}", h(a.uploadFile)).Methods(http.MethodPut).Name("messages.out.upload")
 	r.Handle("/api/messages/out/{messageId}", h(a.sendMessage)).Methods(http.MethodPost).Name("messages.out.send")
 	r.Handle("/api/messages/out/{messageId}", h(a.deleteOutgoing)).Methods(http.MethodDelete).Name("messages.out.delete")
+	a.incomingRoutes(r, h, get)
 
 	r.Handle("/api/capabilities/{receiverIdentifier}", h(a.capabilities)).Methods(get...).Name("capabilities")
 
@@ -171,6 +183,7 @@ func (a *API) routes() *mux.Router {
 	r.Handle("/api/conversations/messageId/{messageId}", h(a.deleteConversationsByMessageID)).Methods(http.MethodDelete).Name("conversations.message.delete")
 	r.Handle("/api/conversations/{id}", h(a.conversationByID)).Methods(get...).Name("conversations.get")
 	r.Handle("/api/conversations/{id}", h(a.deleteConversationByID)).Methods(http.MethodDelete).Name("conversations.delete")
+	a.subscriptionRoutes(r, h, get)
 
 	r.Handle("/manage/health", h(a.health)).Methods(get...).Name("manage.health")
 	r.Handle("/manage/health/liveness", h(a.liveness)).Methods(get...).Name("manage.health.liveness")

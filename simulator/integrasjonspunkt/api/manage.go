@@ -53,7 +53,7 @@ func (a *API) health(r *http.Request) response {
 		comps["nextMoveQueue"] = component{Status: statusDown, Details: map[string]any{"error": err.Error()}}
 		comps["messageStatus"] = component{Status: statusDown, Details: map[string]any{"error": err.Error()}}
 	} else {
-		comps["nextMoveQueue"] = component{Status: statusUp, Details: map[string]any{"outgoing": c.Outgoing, "incoming": 0}}
+		comps["nextMoveQueue"] = component{Status: statusUp, Details: map[string]any{"outgoing": c.Outgoing, "incoming": c.Incoming}}
 		comps["messageStatus"] = component{Status: statusUp, Details: map[string]any{"pollable": c.Pollable}}
 	}
 	if a.opts.Health != nil {

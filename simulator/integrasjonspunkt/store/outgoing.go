@@ -29,6 +29,9 @@ type OutMessage struct {
 	Created     time.Time
 	LastUpdated time.Time
 	Files       []File
+	// Internal marks a message the integration point sends by itself (a status SBD, see EnqueueInternal):
+	// it is delivered like any other but never listed to the client.
+	Internal bool
 }
 
 // File is an attachment of an outgoing message; its bytes live in the data directory.
@@ -45,13 +48,13 @@ type File struct {
 }
 
 const outColumns = `m.id, m.message_id, m.conversation_id, m.process_identifier, m.sender_identifier, m.receiver_identifier,
-	m.service_identifier, m.sbd, m.created, m.last_updated`
+	m.service_identifier, m.sbd, m.created, m.last_updated, m.internal`
 
 func scanOut(row scanner) (OutMessage, error) {
 	var m OutMessage
 	var created, updated string
 	err := row.Scan(&m.ID, &m.MessageID, &m.ConversationID, &m.ProcessIdentifier, &m.SenderIdentifier, &m.ReceiverIdentifier,
-		&m.ServiceIdentifier, &m.SBD, &created, &updated)
+		&m.ServiceIdentifier, &m.SBD, &created, &updated, &m.Internal)
 	m.Created, m.LastUpdated = parseTS(created), parseTS(updated)
 	return m, err
 }
@@ -148,11 +151,17 @@ func (s *Store) files(ctx context.Context, messageID string) ([]File, error) {
 	return out, rows.Err()
 }
 
-// OutgoingPage returns a page of outgoing messages (without files) and the total count.
+// OutgoingPage returns a page of outgoing messages (without files) and the total count. Internal
+// messages (status SBDs the integration point sends by itself) are not listed.
 func (s *Store) OutgoingPage(ctx context.Context, f Filter, p PageRequest) ([]OutMessage, int64, error) {
 	where, args, err := outTable.where(f)
 	if err != nil {
 		return nil, 0, err
+	}
+	if where == "" {
+		where = " WHERE m.internal = 0"
+	} else {
+		where += " AND m.internal = 0"
 	}
 	order, err := outTable.orderBy(p, "m.id ASC")
 	if err != nil {

@@ -250,16 +250,17 @@ func (s *Store) DeleteFromStatusQueue(ctx context.Context, id int64) (ok bool, e
 
 // Counts are the health figures of the queues.
 type Counts struct {
-	Outgoing int64 // messages in the outbox
-	Queued   int64 // of those, handed to delivery
+	Outgoing int64 // messages in the outbox (not counting internal status messages)
+	Queued   int64 // messages handed to delivery (internal status messages included)
 	Pollable int64 // conversations awaiting channel status polling
+	Incoming int64 // messages in the in-queue
 }
 
-// Counts counts the outbox, the delivery queue and the pollable conversations.
+// Counts counts the outbox, the delivery queue, the pollable conversations and the in-queue.
 func (s *Store) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM out_messages), (SELECT COUNT(*) FROM delivery_queue),
-		(SELECT COUNT(*) FROM conversations WHERE pollable = 1)`).Scan(&c.Outgoing, &c.Queued, &c.Pollable)
+	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM out_messages WHERE internal = 0), (SELECT COUNT(*) FROM delivery_queue),
+		(SELECT COUNT(*) FROM conversations WHERE pollable = 1), (SELECT COUNT(*) FROM in_messages)`).Scan(&c.Outgoing, &c.Queued, &c.Pollable, &c.Incoming)
 	return c, err
 }
 

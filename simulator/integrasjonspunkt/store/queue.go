@@ -41,9 +41,14 @@ func (s *Store) Enqueue(ctx context.Context, messageID string) error {
 // worker that crashed mid-attempt gives its job back when it does.
 func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]Job, error) {
 	now := s.now()
+	// A job waits while an earlier job of the same conversation is queued, so that messages of one
+	// conversation (a receiver's MOTTATT and LEVERT) leave in the order they were handed to delivery.
 	rows, err := s.db.QueryContext(ctx, `UPDATE delivery_queue SET locked_until = ?, attempts = attempts + 1
-		WHERE message_id IN (SELECT message_id FROM delivery_queue
-			WHERE next_attempt_at <= ? AND (locked_until IS NULL OR locked_until < ?) ORDER BY next_attempt_at LIMIT ?)
+		WHERE message_id IN (SELECT q.message_id FROM delivery_queue q JOIN out_messages m ON m.message_id = q.message_id
+			WHERE q.next_attempt_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?)
+			AND NOT EXISTS (SELECT 1 FROM delivery_queue q2 JOIN out_messages m2 ON m2.message_id = q2.message_id
+				WHERE m2.conversation_id = m.conversation_id AND q2.rowid < q.rowid)
+			ORDER BY q.next_attempt_at LIMIT ?)
 		RETURNING message_id, attempts, last_error`, ts(now.Add(lease)), ts(now), ts(now), n)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
@@ -115,11 +120,12 @@ func (s *Store) Finish(ctx context.Context, messageID string, ch StatusChange, s
 // ExpireDue gives every unfinished conversation whose expiry has passed the status LEVETID_UTLOPT (with no
 // description, as the real IP's periodic scan does). An outgoing message that was handed to delivery is
 // removed with its queue entry (its next attempt would drop it anyway); one that was never sent stays in
-// the outbox, as in the real IP, so that sending it later answers TimeToLiveException. It handles at most
-// limit conversations per call.
+// the outbox, as in the real IP, so that sending it later answers TimeToLiveException. An incoming message
+// the client has not deleted is removed from the in-queue with its ASiC-E. It handles at most limit
+// conversations per call.
 func (s *Store) ExpireDue(ctx context.Context, limit int, statusQueue func(string) bool) ([]StatusEvent, error) {
 	var events []StatusEvent
-	var expired []string
+	var expired, expiredIn []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+convColumns+` FROM conversations c WHERE c.finished = 0 AND c.expiry < ? ORDER BY c.expiry LIMIT ?`,
 			ts(s.now()), limit)
@@ -154,6 +160,15 @@ func (s *Store) ExpireDue(ctx context.Context, limit int, statusQueue func(strin
 					expired = append(expired, c.MessageID)
 				}
 			}
+			if c.Direction == Incoming {
+				file, _, err := deleteIncomingRow(ctx, tx, c.MessageID)
+				if err != nil {
+					return err
+				}
+				if file != "" {
+					expiredIn = append(expiredIn, file)
+				}
+			}
 		}
 		return nil
 	})
@@ -162,6 +177,9 @@ func (s *Store) ExpireDue(ctx context.Context, limit int, statusQueue func(strin
 	}
 	for _, id := range expired {
 		_ = os.RemoveAll(s.fileDir(id))
+	}
+	for _, f := range expiredIn {
+		s.removeIncomingFile(f)
 	}
 	return events, nil
 }

@@ -317,3 +317,49 @@ func TestQueries(t *testing.T) {
 		t.Errorf("outbox page 2: %v %d %v", page, total, err)
 	}
 }
+
+func TestQueueKeepsConversationOrder(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := open(t, t.TempDir(), c)
+	ctx := context.Background()
+	for _, id := range []string{"first", "second"} {
+		m := OutMessage{MessageID: id, ConversationID: "same", SBD: []byte(`{}`)}
+		if _, err := s.CreateOutgoing(ctx, m, Conversation{MessageID: id, ConversationID: "same", Expiry: c.now().Add(time.Hour)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Enqueue(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create(t, s, c, "other", "DPO")
+	if err := s.Enqueue(ctx, "other"); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.Claim(ctx, 10, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, j := range jobs {
+		got = append(got, j.MessageID)
+	}
+	if diff := cmp.Diff([]string{"first", "other"}, got); diff != "" {
+		t.Errorf("claimed (-want +got):\n%s", diff)
+	}
+	// "second" waits even after "first" fails and is scheduled again.
+	if err := s.Retry(ctx, "first", c.now(), "503"); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ = s.Claim(ctx, 10, time.Minute)
+	if len(jobs) != 1 || jobs[0].MessageID != "first" {
+		t.Fatalf("after a retry: %+v", jobs)
+	}
+	if _, err := s.Finish(ctx, "first", StatusChange{Status: wire.StatusSendt}, nil); err != nil {
+		t.Fatal(err)
+	}
+	jobs, _ = s.Claim(ctx, 10, time.Minute)
+	if len(jobs) != 1 || jobs[0].MessageID != "second" {
+		t.Fatalf("after the first was delivered: %+v", jobs)
+	}
+}

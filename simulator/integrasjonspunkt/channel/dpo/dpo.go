@@ -3,7 +3,9 @@
 // authorization_details is exchanged for an Altinn token; a file transfer is initialised (with the real
 // IP's trailing slash) and sbd.zip uploaded: sbd.json plus, when the message has files, asic.zip — a
 // CAdES-signed ASiC-E, CMS-encrypted (AES-256-CBC, RSA-OAEP) for the receiver's certificate from the
-// address register.
+// address register. The Poller (receive.go) is the receiving side (spec upstreams §4.4): it lists, filters
+// by message channel, downloads, decrypts and confirms file transfers, and hands each message to the
+// integration point's inbound service.
 package dpo
 
 import (
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -54,6 +57,19 @@ type Options struct {
 	Tokens *oidc.Client
 	HTTP   *http.Client
 	Now    func() time.Time
+
+	// MessageChannel is this integration point's DPO message channel (difi.move.dpo.message-channel,
+	// at most 25 of [a-zA-Z0-9-_]). The Poller then takes only file transfers whose
+	// sendersFileTransferReference is this channel; without one it leaves channel-tagged transfers to
+	// the integration points they belong to.
+	MessageChannel string
+	// MaxPackageSize bounds a downloaded sbd.zip and the uncompressed size of its entries (1 GiB + 1 MiB
+	// when 0, the DPO upload limit plus room for sbd.json).
+	MaxPackageSize int64
+	// CallTimeout bounds each broker call of the Poller (30 s when 0), on top of HTTP's own timeout.
+	CallTimeout time.Duration
+	// Logger receives the Poller's account of what it received, skipped and discarded; nil discards.
+	Logger *slog.Logger
 }
 
 // Channel sends over DPO.
@@ -78,6 +94,15 @@ func New(opts Options) *Channel {
 	}
 	if opts.Resource == "" {
 		opts.Resource = wire.ResourceDPO
+	}
+	if opts.MaxPackageSize <= 0 {
+		opts.MaxPackageSize = 1<<30 + 1<<20
+	}
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = 30 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.BrokerURL = strings.TrimRight(opts.BrokerURL, "/")
 	return &Channel{opts: opts, alt: map[string]altinnToken{}}
@@ -121,13 +146,13 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 	var created struct {
 		FileTransferID string `json:"fileTransferId"`
 	}
-	if err := c.call(ctx, sender, http.MethodPost, c.opts.BrokerURL+"/filetransfer/", "application/json", body, &created); err != nil {
+	if err := c.call(ctx, sender, ScopeWrite, http.MethodPost, c.opts.BrokerURL+"/filetransfer/", "application/json", body, &created); err != nil {
 		return channel.Result{}, err
 	}
 	if created.FileTransferID == "" {
 		return channel.Result{}, fmt.Errorf("broker initialised no file transfer (no fileTransferId)")
 	}
-	if err := c.call(ctx, sender, http.MethodPost, c.opts.BrokerURL+"/filetransfer/"+created.FileTransferID+"/upload",
+	if err := c.call(ctx, sender, ScopeWrite, http.MethodPost, c.opts.BrokerURL+"/filetransfer/"+created.FileTransferID+"/upload",
 		"application/octet-stream", pkg, nil); err != nil {
 		return channel.Result{}, err
 	}
@@ -244,15 +269,16 @@ func parseCertificate(p string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(b.Bytes)
 }
 
-// altinnToken returns the exchanged Altinn token for orgnr's system user, cached for 25 minutes.
-func (c *Channel) altinnToken(ctx context.Context, orgnr string, fresh bool) (string, error) {
+// altinnToken returns the exchanged Altinn token for orgnr's system user with scope, cached for 25 minutes.
+func (c *Channel) altinnToken(ctx context.Context, orgnr, scope string, fresh bool) (string, error) {
+	key := orgnr + " " + scope
 	c.mu.Lock()
-	t, ok := c.alt[orgnr]
+	t, ok := c.alt[key]
 	c.mu.Unlock()
 	if ok && !fresh && c.opts.Now().Before(t.expires) {
 		return t.value, nil
 	}
-	req := oidc.Request{Scopes: []string{ScopeWrite}, AuthorizationDetails: SystemUser(orgnr)}
+	req := oidc.Request{Scopes: []string{scope}, AuthorizationDetails: SystemUser(orgnr)}
 	if fresh {
 		c.opts.Tokens.Forget(req)
 	}
@@ -286,51 +312,81 @@ func (c *Channel) altinnToken(ctx context.Context, orgnr string, fresh bool) (st
 	}
 	value := strings.TrimSpace(string(body)) // used raw, as the real IP does
 	c.mu.Lock()
-	c.alt[orgnr] = altinnToken{value: value, expires: c.opts.Now().Add(25 * time.Minute)}
+	c.alt[key] = altinnToken{value: value, expires: c.opts.Now().Add(25 * time.Minute)}
 	c.mu.Unlock()
 	return value, nil
 }
 
-// call makes a broker call with the Altinn token of orgnr. A 401 or 403 gets one fresh token; a second one
-// is an authentication failure. Other 4xx are permanent, 5xx and network errors transient.
-func (c *Channel) call(ctx context.Context, orgnr, method, url, contentType string, body []byte, out any) error {
-	for try := 0; ; try++ {
-		tok, err := c.altinnToken(ctx, orgnr, try > 0)
-		if err != nil {
-			return err
+// call makes a broker call with the Altinn token of orgnr's system user with scope and decodes a JSON
+// answer into out (when not nil). A 401 or 403 gets one fresh token; a second one is an authentication
+// failure. Other 4xx are permanent, 5xx and network errors transient.
+func (c *Channel) call(ctx context.Context, orgnr, scope, method, url, contentType string, body []byte, out any) error {
+	raw, err := c.do(ctx, orgnr, scope, method, url, contentType, "application/json", body, 1<<20)
+	if err != nil {
+		return err
+	}
+	if out != nil && len(raw) > 0 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: answer: %w", method, url, err)
 		}
-		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	}
+	return nil
+}
+
+// do makes a broker call as call does and returns the body of a 2xx answer, at most limit bytes (a
+// longer one is a permanent error wrapping ErrTooLarge). Empty contentType or accept sends no such header.
+func (c *Channel) do(ctx context.Context, orgnr, scope, method, url, contentType, accept string, body []byte, limit int64) ([]byte, error) {
+	for try := 0; ; try++ {
+		tok, err := c.altinnToken(ctx, orgnr, scope, try > 0)
 		if err != nil {
-			return channel.Permanent(err, "")
+			return nil, err
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, rd)
+		if err != nil {
+			return nil, channel.Permanent(err, "")
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Accept", "application/json")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
 		resp, err := c.opts.HTTP.Do(req)
 		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, url, err)
+			return nil, fmt.Errorf("%s %s: %w", method, url, err)
 		}
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		ok := resp.StatusCode >= 200 && resp.StatusCode < 300
+		max := int64(1 << 20)
+		if ok {
+			max = limit
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
 		resp.Body.Close()
 		if err != nil {
-			return fmt.Errorf("%s %s: read answer: %w", method, url, err)
+			return nil, fmt.Errorf("%s %s: read answer: %w", method, url, err)
+		}
+		if int64(len(raw)) > max {
+			if ok {
+				return nil, channel.Permanent(fmt.Errorf("%s %s: answer larger than %d bytes: %w", method, url, limit, ErrTooLarge), "")
+			}
+			raw = raw[:max]
 		}
 		switch s := resp.StatusCode; {
-		case s >= 200 && s < 300:
-			if out != nil && len(raw) > 0 {
-				if err := json.Unmarshal(raw, out); err != nil {
-					return fmt.Errorf("%s %s: answer: %w", method, url, err)
-				}
-			}
-			return nil
+		case ok:
+			return raw, nil
 		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
 			continue
 		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			return channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, url, s), string(raw))
+			return nil, channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, url, s), string(raw))
 		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-			return fmt.Errorf("%s %s answered %d: %s", method, url, s, strings.TrimSpace(string(raw)))
+			return nil, fmt.Errorf("%s %s answered %d: %s", method, url, s, strings.TrimSpace(string(raw)))
 		default:
-			return channel.Permanent(fmt.Errorf("%s %s answered %d", method, url, s), string(raw))
+			return nil, channel.Permanent(fmt.Errorf("%s %s answered %d", method, url, s), string(raw))
 		}
 	}
 }
