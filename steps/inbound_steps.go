@@ -106,7 +106,7 @@ func (w *world) sendFromA(ctx context.Context, receiver string, ttlMs int) error
 			return err
 		}
 		if w.last.Status != http.StatusOK {
-			return fmt.Errorf("A answered %d: %.300s", w.last.Status, w.last.Body)
+			return fmt.Errorf("integration point A answered %d: %.300s", w.last.Status, w.last.Body)
 		}
 	}
 	return nil
@@ -326,7 +326,7 @@ func answersWithKvittering(ctx context.Context, receiptType string) error {
 		return err
 	}
 	if r.Status != http.StatusOK {
-		return fmt.Errorf("B's kvittering: create answered %d: %.400s", r.Status, r.Body)
+		return fmt.Errorf("the kvittering from B: create answered %d: %.400s", r.Status, r.Body)
 	}
 	var sbd wire.StandardBusinessDocument
 	if err := json.Unmarshal(r.Body, &sbd); err != nil {
@@ -338,7 +338,7 @@ func answersWithKvittering(ctx context.Context, receiptType string) error {
 		return err
 	}
 	if r.Status != http.StatusOK {
-		return fmt.Errorf("B's kvittering: send answered %d: %.400s", r.Status, r.Body)
+		return fmt.Errorf("the kvittering from B: send answered %d: %.400s", r.Status, r.Body)
 	}
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -204,11 +205,11 @@ func (w *world) upload(ctx context.Context, name, contentType string, body []byt
 }
 
 func uploadArkivmelding(ctx context.Context, refers string) error {
-	var docs []fixtures.Document
+	var docs []sample.Document
 	for _, f := range strings.Split(refers, ",") {
-		docs = append(docs, fixtures.Document{Filename: strings.TrimSpace(f)})
+		docs = append(docs, sample.Document{Filename: strings.TrimSpace(f)})
 	}
-	am, err := fixtures.BuildArkivmelding(fixtures.ArkivmeldingSpec{Documents: docs})
+	am, err := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: docs})
 	if err != nil {
 		return err
 	}
@@ -216,11 +217,11 @@ func uploadArkivmelding(ctx context.Context, refers string) error {
 }
 
 func uploadPDF(ctx context.Context, name string) error {
-	return getWorld(ctx).upload(ctx, name, "application/pdf", fixtures.PDF("efm-harness: "+name), true)
+	return getWorld(ctx).upload(ctx, name, "application/pdf", sample.PDF("efm-harness: "+name), true)
 }
 
 func uploadWithoutDisposition(ctx context.Context, name string) error {
-	return getWorld(ctx).upload(ctx, name, "application/pdf", fixtures.PDF(name), false)
+	return getWorld(ctx).upload(ctx, name, "application/pdf", sample.PDF(name), false)
 }
 
 func sendMessage(ctx context.Context) error {
@@ -274,8 +275,8 @@ func sendMultipart(ctx context.Context, receiver string) error {
 		return err
 	}
 	sbd, _ := json.Marshal(m)
-	am, _ := fixtures.BuildArkivmelding(fixtures.ArkivmeldingSpec{Documents: []fixtures.Document{{Filename: "vedtak.pdf"}}})
-	files := map[string][]byte{"arkivmelding.xml": am, "vedtak.pdf": fixtures.PDF("vedtak")}
+	am, _ := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: []sample.Document{{Filename: "vedtak.pdf"}}})
+	files := map[string][]byte{"arkivmelding.xml": am, "vedtak.pdf": sample.PDF("vedtak")}
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	sh := textproto.MIMEHeader{}

@@ -16,6 +16,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -36,7 +37,7 @@ func dpoMessage(t *testing.T) (zip []byte, sbd *wire.StandardBusinessDocument, f
 	files = []dokumentpakke.File{
 		{Name: "manifest.xml", MimeType: "application/xml", Content: manifest},
 		{Name: "arkivmelding.xml", MimeType: "application/xml", Content: []byte(`<?xml version="1.0" encoding="UTF-8"?><arkivmelding/>`)},
-		{Name: "vedlegg.pdf", MimeType: "application/pdf", Content: fixtures.PDF("vedlegg")},
+		{Name: "vedlegg.pdf", MimeType: "application/pdf", Content: sample.PDF("vedlegg")},
 	}
 	sender, receiver := credential(t, orgA), credential(t, orgB)
 	asic, err := dokumentpakke.Seal(files, dokumentpakke.Signer{Key: sender.Key, Certificate: sender.Certificate},

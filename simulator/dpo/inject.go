@@ -17,6 +17,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -390,7 +391,7 @@ func (s *Server) builtSBD(in InjectRequest, files []dokumentpakke.File) (*wire.S
 	now := s.now()
 	process := strings.TrimSpace(in.Process)
 	if process == "" {
-		process = defaultProcess(t)
+		process = t.DefaultProcess()
 	}
 	messageID, conversationID := in.MessageID, in.ConversationID
 	if messageID == "" {
@@ -416,7 +417,7 @@ func (s *Server) builtSBD(in InjectRequest, files []dokumentpakke.File) (*wire.S
 		HeaderVersion: "1.0",
 		Sender:        []wire.Partner{{Identifier: &wire.PartnerIdentification{Value: sender, Authority: wire.AuthorityISO6523}}},
 		Receiver:      []wire.Partner{{Identifier: &wire.PartnerIdentification{Value: receiver, Authority: wire.AuthorityISO6523}}},
-		DocumentIdentification: &wire.DocumentIdentification{Standard: standardOf(t), TypeVersion: typeVersion(t),
+		DocumentIdentification: &wire.DocumentIdentification{Standard: t.Standard(), TypeVersion: t.TypeVersion(),
 			InstanceIdentifier: messageID, Type: string(t), CreationDateAndTime: offsetTime(now)},
 		BusinessScope: &wire.BusinessScope{Scope: scopes},
 	}
@@ -479,10 +480,14 @@ func ptr[T any](v T) *T { return &v }
 // small PDF it refers to.
 func (s *Server) generatedFiles(sbd *wire.StandardBusinessDocument) []dokumentpakke.File {
 	const pdfName = "dokument.pdf"
-	am := minimalArkivmelding(sbd.MessageID(), s.now(), []string{pdfName}, uuid.NewString)
+	am, err := sample.BuildArkivmelding(sample.ArkivmeldingSpec{System: "efm-harness DPO simulator", MessageID: sbd.MessageID(),
+		Time: s.now(), Documents: []sample.Document{{Filename: pdfName, Title: "Simulert dokument", Primary: true}}})
+	if err != nil { // cannot happen: there is a document
+		panic(err)
+	}
 	return []dokumentpakke.File{
 		{Name: "arkivmelding.xml", MimeType: "application/xml", Content: am},
-		{Name: pdfName, MimeType: "application/pdf", Content: tinyPDF("Simulert dokument " + sbd.MessageID())},
+		{Name: pdfName, MimeType: "application/pdf", Content: sample.PDF("Simulert dokument " + sbd.MessageID())},
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -104,7 +105,7 @@ func TestInjectArkivmelding(t *testing.T) {
 		m.Hoveddokument.Href != "arkivmelding.xml" || m.Hoveddokument.Mime != "application/xml" {
 		t.Errorf("manifest: %+v %v", m, err)
 	}
-	refs, err := fixtures.ReferencedFiles(c.File("arkivmelding.xml").Content)
+	refs, err := sample.ReferencedFiles(c.File("arkivmelding.xml").Content)
 	if err != nil || !cmp.Equal(refs, []string{"dokument.pdf"}) {
 		t.Errorf("arkivmelding refers to %v (%v)\n%s", refs, err, c.File("arkivmelding.xml").Content)
 	}

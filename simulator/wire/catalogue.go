@@ -274,3 +274,83 @@ func LookupProcess(identifier string) (Process, bool) {
 	}
 	return Process{}, false
 }
+
+// Standard is the document standard (documentIdentification.standard) of message type t; "" for feil.
+func (t MessageType) Standard() string {
+	switch t {
+	case TypeArkivmelding:
+		return StandardArkivmelding
+	case TypeArkivmeldingKvittering:
+		return StandardArkivmeldingKvittering
+	case TypeStatus:
+		return StandardStatus
+	case TypeAvtalt:
+		return StandardAvtalt
+	case TypeDigital:
+		return StandardDigital
+	case TypeDigitalDPV:
+		return StandardDigitalDPV
+	case TypePrint:
+		return StandardPrint
+	case TypeInnsynskrav:
+		return StandardInnsynskrav
+	case TypePublisering:
+		return StandardPublisering
+	case TypeEinnsynKvittering:
+		return StandardEinnsynKvittering
+	case TypeDialogmelding:
+		return StandardDialogmelding
+	case TypeDialogmeldingKvittering:
+		return StandardDialogmeldingKvittering
+	}
+	return ""
+}
+
+// DefaultProcess is the process a message of type t usually goes under.
+func (t MessageType) DefaultProcess() string {
+	switch t {
+	case TypeArkivmelding:
+		return ProcessArkivmeldingAdministrasjon
+	case TypeArkivmeldingKvittering, TypeStatus:
+		return ProcessArkivmeldingResponse
+	case TypeAvtalt:
+		return ProcessAvtalt
+	case TypeDigital, TypeDigitalDPV:
+		return ProcessDigitalpostInfo
+	case TypePrint:
+		return ProcessDigitalpostVedtak
+	case TypeInnsynskrav:
+		return ProcessEinnsynInnsynskrav
+	case TypePublisering:
+		return ProcessEinnsynJournalpost
+	case TypeEinnsynKvittering:
+		return ProcessEinnsynResponse
+	case TypeDialogmelding:
+		return ProcessHelse
+	case TypeDialogmeldingKvittering:
+		return ProcessHelseResponse
+	}
+	return ""
+}
+
+// TypeVersion is the usual documentIdentification.typeVersion of message type t.
+func (t MessageType) TypeVersion() string {
+	if t == TypeDigital || t == TypePrint || t == TypeDigitalDPV {
+		return "1.0"
+	}
+	return "2.0"
+}
+
+// ResponseProcess is the process of receipts and status messages answering a message under process: the
+// response process of its family (arkivmelding, einnsyn or avtalt; spec upstreams §1.3.1).
+func ResponseProcess(process string) (string, bool) {
+	switch {
+	case strings.HasPrefix(process, "urn:no:difi:profile:arkivmelding:"):
+		return ProcessArkivmeldingResponse, true
+	case strings.HasPrefix(process, "urn:no:difi:profile:einnsyn:"):
+		return ProcessEinnsynResponse, true
+	case strings.HasPrefix(process, "urn:no:difi:profile:avtalt:"):
+		return ProcessAvtaltResponse, true
+	}
+	return "", false
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -309,11 +310,11 @@ func sbdFor(t testing.TB, typ wire.MessageType, receiver string, mod ...func(*fi
 // arkivmeldingXML builds an arkivmelding.xml referring to files.
 func arkivmeldingXML(t testing.TB, files ...string) []byte {
 	t.Helper()
-	var docs []fixtures.Document
+	var docs []sample.Document
 	for i, f := range files {
-		docs = append(docs, fixtures.Document{Filename: f, Primary: i == 0})
+		docs = append(docs, sample.Document{Filename: f, Primary: i == 0})
 	}
-	b, err := fixtures.BuildArkivmelding(fixtures.ArkivmeldingSpec{Documents: docs, Title: "Bestilling av nye lysrør"})
+	b, err := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: docs, Title: "Bestilling av nye lysrør"})
 	if err != nil {
 		t.Fatalf("build arkivmelding: %v", err)
 	}

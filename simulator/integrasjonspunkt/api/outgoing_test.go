@@ -12,8 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -26,7 +26,7 @@ func TestMultiStepSend(t *testing.T) {
 	sbd := e.mustCreate(sbdFor(t, wire.TypeArkivmelding, dpoOrg))
 	id := sbd.MessageID()
 
-	am, pdf := arkivmeldingXML(t, "brev.pdf", "vedlegg.txt"), fixtures.PDF("Hei")
+	am, pdf := arkivmeldingXML(t, "brev.pdf", "vedlegg.txt"), sample.PDF("Hei")
 	e.mustUpload(id, "application/xml", `attachment; name=Arkivmelding; filename=arkivmelding.xml`, am)
 	e.mustUpload(id, "application/pdf", `attachment; name="Brevet"; filename="brev.pdf"`, pdf)
 	e.mustUpload(id, "application/octet-stream", `attachment; filename="vedlegg.txt"`, []byte("vedlegg"))
@@ -175,7 +175,7 @@ func TestMultipartSend(t *testing.T) {
 	r := e.multipart(
 		part{name: "sbd", contentType: "application/json", content: b},
 		part{name: "Arkivmelding", filename: "arkivmelding.xml", contentType: "application/xml", content: arkivmeldingXML(t, "brev.pdf")},
-		part{name: "Before The Law", filename: "brev.pdf", contentType: "application/pdf", content: fixtures.PDF("x")},
+		part{name: "Before The Law", filename: "brev.pdf", contentType: "application/pdf", content: sample.PDF("x")},
 	)
 	if r.status != http.StatusOK {
 		t.Fatalf("multipart: %d %s", r.status, r.body)

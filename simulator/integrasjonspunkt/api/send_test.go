@@ -12,6 +12,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestSendValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, enable(wire.ServiceDPI))
-	pdf := fixtures.PDF("x")
+	pdf := sample.PDF("x")
 
 	noFiles := e.mustCreate(sbdFor(t, wire.TypeArkivmelding, dpoOrg)).MessageID()
 

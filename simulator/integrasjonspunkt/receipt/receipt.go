@@ -7,7 +7,6 @@ package receipt
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/efm-harness/efm-harness/simulator/wire"
@@ -22,28 +21,11 @@ const CreationSkew = 5 * time.Second
 // ErrNoResponseProcess is wrapped when a process belongs to no family with a response process.
 var ErrNoResponseProcess = errors.New("no response process")
 
-// Process families and their response processes.
-const (
-	arkivmeldingPrefix = "urn:no:difi:profile:arkivmelding:"
-	einnsynPrefix      = "urn:no:difi:profile:einnsyn:"
-	avtaltPrefix       = "urn:no:difi:profile:avtalt:"
-)
-
 // ResponseProcess is the response process of process's family: arkivmelding processes answer on
 // urn:no:difi:profile:arkivmelding:response:ver1.0, eInnsyn on …einnsyn:response:ver1.0 and avtalt on
 // …avtalt:response:ver1.0 (a response process is its own response process). ok is false for any other
 // process (digital post and helse have no status messages).
-func ResponseProcess(process string) (response string, ok bool) {
-	switch {
-	case strings.HasPrefix(process, arkivmeldingPrefix):
-		return wire.ProcessArkivmeldingResponse, true
-	case strings.HasPrefix(process, einnsynPrefix):
-		return wire.ProcessEinnsynResponse, true
-	case strings.HasPrefix(process, avtaltPrefix):
-		return wire.ProcessAvtaltResponse, true
-	}
-	return "", false
-}
+func ResponseProcess(process string) (response string, ok bool) { return wire.ResponseProcess(process) }
 
 // Status builds the status SBD answering orig with status (MOTTATT or LEVERT) at now: sender and
 // receiver swapped, the same messageId (instanceIdentifier) and conversationId, standard

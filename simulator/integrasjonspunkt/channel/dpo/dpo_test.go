@@ -23,6 +23,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -81,8 +82,8 @@ func message(t *testing.T, files map[string][]byte) channel.Message {
 func TestSendArrivesDecryptableAtTheBroker(t *testing.T) {
 	t.Parallel()
 	ch, sim, base := upstreams(t)
-	am, _ := fixtures.BuildArkivmelding(fixtures.ArkivmeldingSpec{Documents: []fixtures.Document{{Filename: "brev.pdf"}}})
-	files := map[string][]byte{"arkivmelding.xml": am, "brev.pdf": fixtures.PDF("Hei")}
+	am, _ := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: []sample.Document{{Filename: "brev.pdf"}}})
+	files := map[string][]byte{"arkivmelding.xml": am, "brev.pdf": sample.PDF("Hei")}
 	m := message(t, files)
 	res, err := ch.Send(context.Background(), m)
 	if err != nil {

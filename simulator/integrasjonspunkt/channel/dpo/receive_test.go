@@ -26,6 +26,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -142,12 +143,12 @@ func (w *world) recipientStatus(id, orgnr string) string {
 
 func arkivmelding(t *testing.T) (*wire.StandardBusinessDocument, map[string][]byte) {
 	t.Helper()
-	am, err := fixtures.BuildArkivmelding(fixtures.ArkivmeldingSpec{Documents: []fixtures.Document{{Filename: "brev.pdf"}}})
+	am, err := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: []sample.Document{{Filename: "brev.pdf"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return fixtures.MustSBD(wire.TypeArkivmelding, fixtures.SBDSpec{Sender: orgA, Receiver: orgB, TTL: time.Hour}),
-		map[string][]byte{"arkivmelding.xml": am, "brev.pdf": fixtures.PDF("Hei")}
+		map[string][]byte{"arkivmelding.xml": am, "brev.pdf": sample.PDF("Hei")}
 }
 
 func TestPollReceivesQueuesAndAnswersMottatt(t *testing.T) {
