@@ -298,6 +298,7 @@ type replyStep struct {
 func (s *Server) answer(rp *reply) {
 	log := s.log.With("fileTransferId", rp.id, "counterpart", rp.org)
 	raw, err := sbdEntry(rp.payload)
+	rp.payload = nil // only sbd.json is needed; do not keep the package alive in pending timers
 	if err != nil {
 		// The integration point leaves what it cannot read unconfirmed (upstreams §4.4).
 		log.Warn("dpo: counterpart cannot read the transfer's sbd.json; it is not answered", "err", err)

@@ -92,7 +92,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.delivery = delivery.New(delivery.Options{
 		Store: st, Registry: reg, Channels: channels, Workers: cfg.Workers, Retry: cfg.Retry,
-		AttemptTimeout: 4 * cfg.UpstreamTimeout, PollInterval: cfg.PollInterval, TTLScanInterval: cfg.TTLScanInterval,
+		// Large packages take real time, --fast or not; each upstream call still has its own timeout.
+		AttemptTimeout: max(4*cfg.UpstreamTimeout, 2*time.Minute),
+		PollInterval:   cfg.PollInterval, TTLScanInterval: cfg.TTLScanInterval,
 		StatusQueue: statusQueue, Logger: cfg.Logger.With("component", "delivery"), Now: cfg.Now,
 		OnStatus: s.onStatus,
 	})

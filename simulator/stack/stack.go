@@ -187,6 +187,9 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		alt := cfg.PKI.MustGet(fixtures.CredAltinn)
 		pki := cfg.PKI
 		opts := dpo.Options{Signer: alt.Key, Certificate: alt.Certificate, Logger: cfg.Logger,
+			// The reference IP accepts DPO messages up to 1 GiB (ip-api §4.6): the broker takes that plus
+			// the package's overhead.
+			MaxUploadSize: 1<<30 + 64<<20, MaxStoredBytes: 2 << 30,
 			Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok },
 			Credentials: func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool) {
 				c, ok := pki.Get(orgnr)

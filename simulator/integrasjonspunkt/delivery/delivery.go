@@ -78,6 +78,15 @@ func New(opts Options) *Deliverer {
 	if opts.Workers <= 0 {
 		opts.Workers = 1
 	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.TTLScanInterval <= 0 {
+		opts.TTLScanInterval = 30 * time.Second
+	}
+	if opts.AttemptTimeout <= 0 {
+		opts.AttemptTimeout = 2 * time.Minute
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -197,6 +206,11 @@ func (d *Deliverer) finish(messageID string, ch store.StatusChange) {
 		d.opts.Logger.Error("record delivery outcome", "message_id", messageID, "status", ch.Status, "err", err)
 		return
 	}
+	if ev == nil && (ch.Status == wire.StatusFeil || ch.Status == wire.StatusLevetidUtlopt) {
+		// No conversation to carry the status: a status message the IP sent by itself. Say so.
+		d.opts.Logger.Warn("message without a conversation given up", "message_id", messageID, "status", ch.Status,
+			"description", ch.Description, "raw_receipt", ch.RawReceipt)
+	}
 	d.emit(ev)
 }
 
@@ -210,7 +224,7 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		return // deleted by the client meanwhile
 	}
 	if err != nil {
-		d.retry(ctx, j, log, fmt.Errorf("load message: %w", err), "")
+		d.retry(ctx, j, log, fmt.Errorf("load message: %w", err), nil, "")
 		return
 	}
 	sbd, err := wire.ParseSBD(m.SBD)
@@ -223,15 +237,19 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		d.finish(j.MessageID, store.StatusChange{Status: wire.StatusLevetidUtlopt, Description: DescriptionExpired})
 		return
 	}
-	rec, err := d.opts.Registry.Record(actx, lookupOf(sbd), sbd.Standard())
-	if err != nil {
+	var rec wire.ServiceRecord
+	if m.Internal || sbd.Type() == wire.TypeStatus {
+		// A status message goes back on the channel its message came in on, without an address lookup
+		// (spec upstreams §1.2, §12.2); it carries no files, so no certificate is needed.
+		rec.Service.Identifier = wire.ParseServiceIdentifier(m.ServiceIdentifier)
+	} else if rec, err = d.opts.Registry.Record(actx, lookupOf(sbd), sbd.Standard()); err != nil {
 		var re *registry.Error
 		if errors.As(err, &re) && (errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrRefused)) {
 			d.finish(j.MessageID, store.StatusChange{Status: wire.StatusFeil,
 				Description: fmt.Sprintf("Receiver %s does not accept the process %s", sbd.ReceiverIdentifier(), sbd.Process()), RawReceipt: err.Error()})
 			return
 		}
-		d.retry(ctx, j, log, err, "")
+		d.retry(ctx, j, log, err, sbd, m.ServiceIdentifier)
 		return
 	}
 	ch, ok := d.channels[rec.Service.Identifier]
@@ -247,7 +265,7 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 			d.finish(j.MessageID, store.StatusChange{Status: wire.StatusFeil, Description: DescriptionPermanent, RawReceipt: p.RawReceipt})
 			return
 		}
-		d.retry(ctx, j, log, err, string(rec.Service.Identifier))
+		d.retry(ctx, j, log, err, sbd, string(rec.Service.Identifier))
 		return
 	}
 	log.Info("delivered", "service", rec.Service.Identifier, "took", d.opts.Now().Sub(start), "reference", res.ExternalReference)
@@ -263,11 +281,18 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 }
 
 // retry schedules the next attempt, or ends the message as FEIL when the attempts are used up.
-func (d *Deliverer) retry(ctx context.Context, j store.Job, log *slog.Logger, cause error, service string) {
+func (d *Deliverer) retry(ctx context.Context, j store.Job, log *slog.Logger, cause error, sbd *wire.StandardBusinessDocument, service string) {
 	if j.Attempt >= d.opts.Retry.MaxAttempts {
 		log.Warn("delivery attempts used up", "err", cause)
+		receiver := ""
+		if sbd != nil {
+			receiver = sbd.ReceiverIdentifier()
+			if p, err := wire.ParseIdentifier(receiver); err == nil {
+				receiver = p.Primary()
+			}
+		}
 		d.finish(j.MessageID, store.StatusChange{Status: wire.StatusFeil,
-			Description: fmt.Sprintf("Request to receiver failed delivery over %s - Moved to DLQ", service), RawReceipt: cause.Error()})
+			Description: fmt.Sprintf("Request to receiver '%s' failed delivery over %s - Moved to DLQ", receiver, service), RawReceipt: cause.Error()})
 		return
 	}
 	wait := d.opts.Retry.Delay(j.Attempt)

@@ -167,7 +167,7 @@ func TestAttemptsUsedUpIsFeil(t *testing.T) {
 	if n := e.ch.attempts(); n != 3 {
 		t.Errorf("%d attempts, want 3", n)
 	}
-	if d := c.Statuses[len(c.Statuses)-1].Description; d != "Request to receiver failed delivery over DPO - Moved to DLQ" {
+	if d := c.Statuses[len(c.Statuses)-1].Description; d != "Request to receiver '910075918' failed delivery over DPO - Moved to DLQ" {
 		t.Errorf("description %q", d)
 	}
 }

@@ -41,13 +41,13 @@ func (s *Store) Enqueue(ctx context.Context, messageID string) error {
 // worker that crashed mid-attempt gives its job back when it does.
 func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]Job, error) {
 	now := s.now()
-	// A job waits while an earlier job of the same conversation is queued, so that messages of one
-	// conversation (a receiver's MOTTATT and LEVERT) leave in the order they were handed to delivery.
+	// A status message waits while an earlier status message of the same conversation is queued, so that
+	// a receiver's MOTTATT always leaves before its LEVERT. Ordinary messages are never held back.
 	rows, err := s.db.QueryContext(ctx, `UPDATE delivery_queue SET locked_until = ?, attempts = attempts + 1
 		WHERE message_id IN (SELECT q.message_id FROM delivery_queue q JOIN out_messages m ON m.message_id = q.message_id
 			WHERE q.next_attempt_at <= ? AND (q.locked_until IS NULL OR q.locked_until < ?)
-			AND NOT EXISTS (SELECT 1 FROM delivery_queue q2 JOIN out_messages m2 ON m2.message_id = q2.message_id
-				WHERE m2.conversation_id = m.conversation_id AND q2.rowid < q.rowid)
+			AND NOT (m.internal = 1 AND EXISTS (SELECT 1 FROM delivery_queue q2 JOIN out_messages m2 ON m2.message_id = q2.message_id
+				WHERE m2.internal = 1 AND m2.conversation_id = m.conversation_id AND q2.rowid < q.rowid))
 			ORDER BY q.next_attempt_at LIMIT ?)
 		RETURNING message_id, attempts, last_error`, ts(now.Add(lease)), ts(now), ts(now), n)
 	if err != nil {

@@ -318,23 +318,28 @@ func TestQueries(t *testing.T) {
 	}
 }
 
-func TestQueueKeepsConversationOrder(t *testing.T) {
+func TestQueueKeepsStatusMessagesInOrder(t *testing.T) {
 	t.Parallel()
 	c := newClock()
 	s := open(t, t.TempDir(), c)
 	ctx := context.Background()
-	for _, id := range []string{"first", "second"} {
-		m := OutMessage{MessageID: id, ConversationID: "same", SBD: []byte(`{}`)}
-		if _, err := s.CreateOutgoing(ctx, m, Conversation{MessageID: id, ConversationID: "same", Expiry: c.now().Add(time.Hour)}, nil); err != nil {
+	// Two status messages of one conversation (a receiver's MOTTATT and LEVERT) and two ordinary
+	// messages of another conversation.
+	for _, st := range []string{"MOTTATT", "LEVERT"} {
+		m := OutMessage{MessageID: StatusKey("orig", wire.ReceiptStatus(st)), ConversationID: "same", ServiceIdentifier: "DPO",
+			SBD: []byte(`{}`), Internal: true}
+		if err := s.EnqueueInternal(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"plain1", "plain2"} {
+		m := OutMessage{MessageID: id, ConversationID: "other", SBD: []byte(`{}`)}
+		if _, err := s.CreateOutgoing(ctx, m, Conversation{MessageID: id, ConversationID: "other", Expiry: c.now().Add(time.Hour)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.Enqueue(ctx, id); err != nil {
 			t.Fatal(err)
 		}
-	}
-	create(t, s, c, "other", "DPO")
-	if err := s.Enqueue(ctx, "other"); err != nil {
-		t.Fatal(err)
 	}
 	jobs, err := s.Claim(ctx, 10, time.Minute)
 	if err != nil {
@@ -344,22 +349,23 @@ func TestQueueKeepsConversationOrder(t *testing.T) {
 	for _, j := range jobs {
 		got = append(got, j.MessageID)
 	}
-	if diff := cmp.Diff([]string{"first", "other"}, got); diff != "" {
+	want := []string{StatusKey("orig", wire.StatusMottatt), "plain1", "plain2"}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("claimed (-want +got):\n%s", diff)
 	}
-	// "second" waits even after "first" fails and is scheduled again.
-	if err := s.Retry(ctx, "first", c.now(), "503"); err != nil {
+	// LEVERT waits even after MOTTATT fails and is scheduled again.
+	if err := s.Retry(ctx, StatusKey("orig", wire.StatusMottatt), c.now(), "503"); err != nil {
 		t.Fatal(err)
 	}
 	jobs, _ = s.Claim(ctx, 10, time.Minute)
-	if len(jobs) != 1 || jobs[0].MessageID != "first" {
+	if len(jobs) != 1 || jobs[0].MessageID != StatusKey("orig", wire.StatusMottatt) {
 		t.Fatalf("after a retry: %+v", jobs)
 	}
-	if _, err := s.Finish(ctx, "first", StatusChange{Status: wire.StatusSendt}, nil); err != nil {
+	if _, err := s.Finish(ctx, StatusKey("orig", wire.StatusMottatt), StatusChange{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	jobs, _ = s.Claim(ctx, 10, time.Minute)
-	if len(jobs) != 1 || jobs[0].MessageID != "second" {
-		t.Fatalf("after the first was delivered: %+v", jobs)
+	if len(jobs) != 1 || jobs[0].MessageID != StatusKey("orig", wire.StatusLevert) {
+		t.Fatalf("after MOTTATT was delivered: %+v", jobs)
 	}
 }

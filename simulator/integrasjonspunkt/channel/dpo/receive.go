@@ -155,7 +155,7 @@ func (p *Poller) pollOrg(ctx context.Context, org string) (handled int, err erro
 		}
 		if !p.wanted(ov.SendersFileTransferReference) {
 			log.Debug("file transfer for another message channel; left alone", "file_transfer_id", id,
-				"reference", *ov.SendersFileTransferReference)
+				"reference", ov.SendersFileTransferReference)
 			continue
 		}
 		if t, err := time.Parse(time.RFC3339Nano, ov.Created); err == nil {
@@ -208,6 +208,7 @@ func (p *Poller) receive(ctx context.Context, org string, log *slog.Logger, t tr
 		}
 		if _, perm := channel.AsPermanent(err); perm {
 			log.Warn("download refused; skipped", "err", err)
+			p.setPending(org, t.FileTransferID, false) // do not fetch it by id again every round
 			return false, nil
 		}
 		return false, fmt.Errorf("download: %w", err)
