@@ -129,6 +129,9 @@ func (a *API) prepare(ctx context.Context, sbd *wire.StandardBusinessDocument) (
 		record, p.service = &rec, rec.Service.Identifier
 	}
 	a.applyDefaults(sbd, p.service, receiver, record)
+	if err := a.carryMessageChannel(ctx, sbd); err != nil {
+		return nil, err
+	}
 	if sender == nil { // the default sender
 		s, _ := wire.ParseIdentifier(wire.ICDNorway + ":" + a.opts.OrgNumber)
 		sender = &s
@@ -471,6 +474,24 @@ func validatePrint(pm *wire.Print) error {
 	// The real IP fails with a NullPointerException (500) when retur.mottaker is absent.
 	if pm.Retur.Mottaker == nil || incomplete(pm.Retur.Mottaker) {
 		return errMissingAddressInformation("retur.postnummer/poststed/adresselinje1")
+	}
+	return nil
+}
+
+// carryMessageChannel gives a receipt the message channel of the message it answers, as the real IP does
+// with its message_channel_entry table (spec upstreams §4.3), unless the client set one.
+func (a *API) carryMessageChannel(ctx context.Context, sbd *wire.StandardBusinessDocument) error {
+	k, ok := sbd.Message.(*wire.ArkivmeldingKvittering)
+	if !ok || k.RelatedToMessageID == "" || sbd.MessageChannel() != "" || sbd.Header.BusinessScope == nil {
+		return nil
+	}
+	ch, err := a.opts.Store.MessageChannelOf(ctx, k.RelatedToMessageID)
+	if err != nil {
+		return errInternal(err)
+	}
+	if ch != "" {
+		sbd.Header.BusinessScope.Scope = append(sbd.Header.BusinessScope.Scope,
+			wire.Scope{Type: wire.ScopeMessageChannel, InstanceIdentifier: uuid.NewString(), Identifier: ch})
 	}
 	return nil
 }

@@ -143,6 +143,12 @@ func (s *Service) Handle(ctx context.Context, sbd *wire.StandardBusinessDocument
 	if err != nil {
 		return err
 	}
+	if ch := sbd.MessageChannel(); ch != "" {
+		// A receipt the archive system sends for this message takes the same channel.
+		if err := s.opts.Store.RememberMessageChannel(ctx, messageID, ch); err != nil {
+			log.Warn("message channel not remembered", "err", err)
+		}
+	}
 	log.Info("incoming message queued", "asic_bytes", len(asic), "status_reply", reply != nil)
 	s.emit(evs...)
 	if reply != nil && s.opts.Wake != nil {
