@@ -17,7 +17,7 @@ import (
 // TestFeatures runs every scenario against an in-process stack on free ports. Each scenario is a subtest:
 // go test ./features/ -run 'TestFeatures/<scenario name>'. Set EFM_TAGS to filter by tags.
 func TestFeatures(t *testing.T) {
-	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2})
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/efm-harness/efm-harness/simulator/stack"
 )
@@ -27,6 +28,7 @@ type upConfig struct {
 	Quiet       bool
 	DataDir     string
 	IPs         int
+	LockTimeout time.Duration
 }
 
 // env reads EFM_<NAME>, so that every flag has an environment fallback.
@@ -49,6 +51,18 @@ func (e env) integer(name string, def int) (int, error) {
 		return 0, fmt.Errorf("EFM_%s=%q is not a number", name, v)
 	}
 	return n, nil
+}
+
+func (e env) duration(name string, def time.Duration) (time.Duration, error) {
+	v := e("EFM_" + name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return 0, fmt.Errorf("EFM_%s=%q is not a duration such as 90s", name, v)
+	}
+	return d, nil
 }
 
 func (e env) boolean(name string, def bool) (bool, error) {
@@ -77,6 +91,7 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	var errs []error
 	must := func(v int, err error) int { errs = append(errs, err); return v }
 	mustB := func(v bool, err error) bool { errs = append(errs, err); return v }
+	mustD := func(v time.Duration, err error) time.Duration { errs = append(errs, err); return v }
 
 	cfg := upConfig{Ports: map[string]int{}}
 	fs := flag.NewFlagSet("up", flag.ContinueOnError)
@@ -96,6 +111,8 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	level := fs.String("log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (EFM_LOG_LEVEL)")
 	fs.IntVar(&cfg.IPs, "ips", must(e.integer("IPS", 1)),
 		"reference integration points to start: 1, or 2 for a second one (ip2, port-base+5) as the receiving organisation (EFM_IPS)")
+	fs.DurationVar(&cfg.LockTimeout, "lock-timeout", mustD(e.duration("LOCK_TIMEOUT", 0)),
+		"how long a peek locks an incoming message; 0 means 5m, or 1m with --fast (EFM_LOCK_TIMEOUT)")
 	fs.StringVar(&cfg.DataDir, "data-dir", e.str("DATA_DIR", "efm-data"),
 		"where the reference integration point keeps its database and files; empty uses a temporary directory (EFM_DATA_DIR)")
 	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")

@@ -84,7 +84,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL,
 		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout}
 	if cfg.SRURL == "" {
-		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2})
+		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})
 		if err != nil {
 			return err
 		}

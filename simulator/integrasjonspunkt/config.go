@@ -118,7 +118,12 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.PollInterval, time.Second)
 	def(&c.LookupCacheTTL, 5*time.Minute)
 	def(&c.DPOPollInterval, 15*time.Second)
-	def(&c.LockTimeout, 5*time.Minute)
+	if c.LockTimeout == 0 {
+		c.LockTimeout = 5 * time.Minute
+		if c.Fast {
+			c.LockTimeout = time.Minute // a person with curl still has time between peek and delete
+		}
+	}
 	def(&c.LockExpiryInterval, 5*time.Second)
 	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval} {
 		if *d < 10*time.Millisecond {

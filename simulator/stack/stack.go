@@ -90,6 +90,9 @@ type Config struct {
 	DataDir string
 	// IPOrg is the reference integration point's organisation (the population's "sender" when empty).
 	IPOrg string
+	// LockTimeout is how long a peek locks an incoming message at the integration points (5 min; 1 min
+	// with Fast).
+	LockTimeout time.Duration
 	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
 	// the population's "receiver" organisation, so that two integration points exchange messages.
 	IPs int
@@ -273,7 +276,7 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
 		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
-		Fast: cfg.Fast, Logger: cfg.Logger,
+		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout,
 	}
 	if st.urls[DPO] != "" {
 		ipCfg.DPOBrokerURL = st.urls[DPO] + "/broker/api/v1"
