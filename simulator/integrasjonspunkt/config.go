@@ -50,6 +50,15 @@ type Config struct {
 	LockTimeout        time.Duration
 	LockExpiryInterval time.Duration
 
+	// DPVCorrespondenceURL is the Altinn 3 Correspondence API base (difi.move.dpv.correspondenceServiceUrl,
+	// …/correspondence/api/v1) and DPVTokenExchangeURL its token exchange. Empty DPVCorrespondenceURL
+	// disables DPV.
+	DPVCorrespondenceURL string
+	DPVTokenExchangeURL  string
+	// StatusPollInterval is the base interval of channel status polling (1 min, backing off linearly to
+	// 60 min for conversations not updated for 30 days).
+	StatusPollInterval time.Duration
+
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration
 	// Retry is the back-off between delivery attempts: Initial, ×Multiplier, at most Max, and MaxAttempts
@@ -118,6 +127,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.PollInterval, time.Second)
 	def(&c.LookupCacheTTL, 5*time.Minute)
 	def(&c.DPOPollInterval, 15*time.Second)
+	def(&c.StatusPollInterval, time.Minute)
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 5 * time.Minute
 		if c.Fast {
@@ -125,7 +135,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.LockExpiryInterval, 5*time.Second)
-	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval} {
+	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval, &c.StatusPollInterval} {
 		if *d < 10*time.Millisecond {
 			*d = 10 * time.Millisecond // no job needs to spin faster than this
 		}

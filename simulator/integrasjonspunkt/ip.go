@@ -15,9 +15,11 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/api"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpo"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/inbound"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/polling"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/webhook"
@@ -33,6 +35,7 @@ type Server struct {
 	webhooks *webhook.Dispatcher
 	inbound  *inbound.Service
 	poller   *dpo.Poller
+	statuses *polling.Poller
 	cancel   context.CancelFunc
 	done     chan struct{}
 	once     sync.Once
@@ -64,6 +67,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	enabled := map[wire.ServiceIdentifier]bool{}
 	var channels []channel.Channel
 	var dpoCh *dpo.Channel
+	var dpvCh *dpv.Channel
 	if cfg.DPOBrokerURL != "" {
 		if tokens == nil {
 			st.Close()
@@ -75,6 +79,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			MessageChannel: cfg.DPOMessageChannel, CallTimeout: cfg.UpstreamTimeout, Logger: cfg.Logger.With("component", "dpo")})
 		channels = append(channels, dpoCh)
 		enabled[wire.ServiceDPO] = true
+	}
+	if cfg.DPVCorrespondenceURL != "" {
+		if tokens == nil {
+			st.Close()
+			return nil, fmt.Errorf("config: DPV needs Maskinporten (MaskinportenURL)")
+		}
+		dpvCh = dpv.New(dpv.Options{CorrespondenceURL: cfg.DPVCorrespondenceURL, TokenExchangeURL: cfg.DPVTokenExchangeURL,
+			Tokens: tokens, HTTP: upstream, OrgNumber: cfg.OrgNumber, Now: cfg.Now, Logger: cfg.Logger.With("component", "dpv"),
+			SenderName: func(ctx context.Context, org string) (string, error) {
+				i, err := reg.Info(ctx, org)
+				return i.OrganizationName, err
+			}})
+		channels = append(channels, dpvCh)
+		enabled[wire.ServiceDPV] = true
 	}
 	statusQueue := func(service string) bool {
 		return slices.Contains(cfg.StatusQueueIncludes, wire.ServiceIdentifier(service))
@@ -98,6 +116,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		StatusQueue: statusQueue, Logger: cfg.Logger.With("component", "delivery"), Now: cfg.Now,
 		OnStatus: s.onStatus,
 	})
+	if dpvCh != nil {
+		s.statuses = polling.New(polling.Options{Store: st,
+			Pollers:  map[wire.ServiceIdentifier]polling.StatusPoller{wire.ServiceDPV: dpvCh.Poller()},
+			Interval: cfg.StatusPollInterval, StatusQueue: statusQueue, OnStatus: s.onStatus,
+			Logger: cfg.Logger.With("component", "status-polling"), Now: cfg.Now})
+	}
 	s.inbound = inbound.New(inbound.Options{Store: st, DefaultTTL: cfg.DefaultTTL, StatusQueue: statusQueue,
 		OnStatus: s.onStatus, Wake: s.delivery.Wake, Logger: cfg.Logger.With("component", "inbound"), Now: cfg.Now})
 	if dpoCh != nil {
@@ -136,6 +160,10 @@ func (s *Server) Start() {
 	if s.poller != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.poller.Run(ctx, s.cfg.DPOPollInterval) }()
+	}
+	if s.statuses != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.statuses.Run(ctx) }()
 	}
 	go func() { wg.Wait(); close(s.done) }()
 }

@@ -29,6 +29,9 @@ type Result struct {
 	ExternalReference string
 	// Pollable turns on status polling of the conversation (channels with a polling strategy).
 	Pollable bool
+	// Then are statuses to register right after SENDT (e.g. LEVERT and LEST for a receipt that a DPV
+	// receiver never gets).
+	Then []wire.ReceiptStatus
 }
 
 // Channel sends messages over one service.

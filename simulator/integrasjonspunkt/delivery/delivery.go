@@ -278,6 +278,15 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		ch2.Pollable = &yes
 	}
 	d.finish(j.MessageID, ch2)
+	for _, st := range res.Then {
+		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ev, err := d.opts.Store.RegisterStatus(rctx, j.MessageID, store.Outgoing, store.StatusChange{Status: st}, d.opts.StatusQueue)
+		cancel()
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			log.Error("register status after send", "status", st, "err", err)
+		}
+		d.emit(ev)
+	}
 }
 
 // retry schedules the next attempt, or ends the message as FEIL when the attempts are used up.
