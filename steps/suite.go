@@ -20,6 +20,9 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 			if cfg.DPOURL != "" {
 				services = append(services, "dpo")
 			}
+			if cfg.DPVURL != "" {
+				services = append(services, "dpv")
+			}
 			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {
 					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
@@ -37,7 +40,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 					_ = w.admin("sr").Reset(ctx)
 					continue
 				}
-				if svc == "dpo" { // faults and counterpart behaviours alike
+				if svc == "dpo" || svc == "dpv" { // faults and behaviours alike
 					_ = w.admin(svc).Reset(ctx)
 					continue
 				}
@@ -64,6 +67,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerIPSteps(sc)
 		registerInboundSteps(sc)
 		registerCounterpartSteps(sc)
+		registerDPVSteps(sc)
 	}
 }
 

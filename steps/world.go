@@ -28,6 +28,7 @@ type Config struct {
 	// IPURL is the integration point under test (ours or a real one); DPOURL the DPO broker simulator.
 	IPURL  string
 	DPOURL string
+	DPVURL string
 	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
 	IP2URL string
 	// Population and PKI are the test data the services were started with.

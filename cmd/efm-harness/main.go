@@ -106,6 +106,7 @@ var serviceTitles = map[string]string{
 	stack.SR:           "address register (ServiceRegistry)",
 	stack.Maskinporten: "Maskinporten (token endpoint)",
 	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
+	stack.DPV:          "DPV: Altinn 3 Correspondence (/correspondence/api/v1) + token exchange",
 	stack.IP:           "reference integration point (/api/…, /manage/…)",
 	stack.IP2:          "second reference integration point",
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
+	"github.com/efm-harness/efm-harness/simulator/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sr"
@@ -50,11 +51,11 @@ const DefaultPortBase = 9090
 var portOffsets = map[string]int{Control: 0, IP: 3, IP2: 5, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
-func Available() []string { return []string{SR, Maskinporten, DPO, IP} }
+func Available() []string { return []string{SR, Maskinporten, DPO, DPV, IP} }
 
 // Planned lists services of the architecture that later versions add; asking for them is an error that
 // says so.
-func Planned() []string { return []string{DPV, DPF, DPI} }
+func Planned() []string { return []string{DPF, DPI} }
 
 // Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
 // 0 gives 0 everywhere, i.e. free ports).
@@ -111,6 +112,7 @@ type Stack struct {
 	SR           *sr.Server
 	Maskinporten *maskinporten.Server
 	DPO          *dpo.Server
+	DPV          *dpv.Server
 	IP           *integrasjonspunkt.Server
 	IP2          *integrasjonspunkt.Server
 	closeOnce    sync.Once
@@ -208,6 +210,19 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		st.DPO = d
 		st.serve(DPO, ls[DPO], d.Admin(), d.Handler())
 	}
+	if slices.Contains(cfg.Services, DPV) {
+		alt := cfg.PKI.MustGet(fixtures.CredAltinn)
+		opts := dpv.Options{Signer: alt.Key, Certificate: alt.Certificate, Logger: cfg.Logger}
+		if st.Maskinporten != nil {
+			opts.Maskinporten = st.Maskinporten.Verifier()
+		}
+		d, err := dpv.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("start dpv: %w", err)
+		}
+		st.DPV = d
+		st.serve(DPV, ls[DPV], d.Admin(), d.Handler())
+	}
 	if slices.Contains(cfg.Services, SR) {
 		cred := cfg.PKI.MustGet(fixtures.CredSR)
 		opts := sr.Options{
@@ -277,6 +292,10 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
 		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout,
+	}
+	if st.urls[DPV] != "" {
+		ipCfg.DPVCorrespondenceURL = st.urls[DPV] + "/correspondence/api/v1"
+		ipCfg.DPVTokenExchangeURL = st.urls[DPV] + "/authentication/api/v1/exchange/maskinporten"
 	}
 	if st.urls[DPO] != "" {
 		ipCfg.DPOBrokerURL = st.urls[DPO] + "/broker/api/v1"
@@ -372,6 +391,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		}
 		if st.DPO != nil {
 			_ = st.DPO.Close()
+		}
+		if st.DPV != nil {
+			_ = st.DPV.Close()
 		}
 	})
 	return errors.Join(errs...)

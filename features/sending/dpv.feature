@@ -1,0 +1,35 @@
+Feature: Sending over DPV (Altinn 3 Correspondence)
+  An organisation that is on no eFormidling process gets its messages in the Altinn inbox: the
+  integration point uploads a correspondence with the title and body taken from the journalpost and the
+  attachments arkivmelding.xml names, then polls its status: Published gives LEVERT, Read gives LEST,
+  deletion in Altinn gives ANNET (spec upstreams §5, ip-api §6.2).
+
+  Scenario: an arkivmelding to a DPV organisation is published, then read
+    When I create an "arkivmelding" message to "{org:dpv}"
+    And I upload an arkivmelding.xml referring to "brev.pdf, vedlegg.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I upload a PDF named "vedlegg.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator holds the message with the title "Bestilling av nye lysrør" and the attachments "brev.pdf, vedlegg.pdf"
+    When the DPV simulator marks the message read
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT, LEST"
+
+  Scenario: a correspondence Altinn rejects with 400 ends as FEIL within one attempt
+    Given the DPV simulator rejects uploads with 400 "Recipient not found in Altinn"
+    When I create an "arkivmelding" message to "{org:dpv}"
+    And I upload an arkivmelding.xml referring to "brev.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, FEIL"
+    And the message's last status has a description containing "Failed to deliver message - check raw receipt"
+
+  Scenario: a correspondence deleted in Altinn gives ANNET and polling stops
+    When I create an "arkivmelding" message to "{org:dpv}"
+    And I upload an arkivmelding.xml referring to "brev.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    And the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator deletes the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT, ANNET"
+    And the message's last status has a description containing "Melding slettet i Altinn, stopper polling."
