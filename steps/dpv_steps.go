@@ -14,6 +14,24 @@ func registerDPVSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the DPV simulator marks the message read$`, func(ctx context.Context) error { return dpvAction(ctx, http.MethodPost, "/read") })
 	sc.Step(`^the DPV simulator deletes the message$`, func(ctx context.Context) error { return dpvAction(ctx, http.MethodDelete, "") })
 	sc.Step(`^the DPV simulator rejects uploads with (\d+) "([^"]*)"$`, dpvRejects)
+	sc.Step(`^the DPV simulator holds the message for the resource "([^"]*)", marked confidential$`, dpvConfidential)
+}
+
+func dpvConfidential(ctx context.Context, resource string) error {
+	w := getWorld(ctx)
+	var view struct {
+		Correspondence struct {
+			ResourceID     string `json:"resourceId"`
+			IsConfidential bool   `json:"isConfidential"`
+		} `json:"correspondence"`
+	}
+	if err := w.admin("dpv").Message(ctx, w.out.messageID, &view); err != nil {
+		return fmt.Errorf("the DPV simulator has no correspondence for the message: %w", err)
+	}
+	if view.Correspondence.ResourceID != resource || !view.Correspondence.IsConfidential {
+		return fmt.Errorf("resource %q confidential %v, want %q and confidential", view.Correspondence.ResourceID, view.Correspondence.IsConfidential, resource)
+	}
+	return nil
 }
 
 // dpvHolds checks the correspondence of the scenario's message (found by its sendersReference, the

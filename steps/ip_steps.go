@@ -35,6 +35,8 @@ func registerIPSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I upload an arkivmelding\.xml referring to "([^"]*)"$`, uploadArkivmelding)
 	sc.Step(`^I upload a PDF named "([^"]*)"$`, uploadPDF)
 	sc.Step(`^I upload a PDF named "([^"]*)" without a Content-Disposition header$`, uploadWithoutDisposition)
+	sc.Step(`^I upload a PDF named "([^"]*)" without a title$`, uploadUntitled)
+	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" under the process "([^"]*)"$`, createUnderProcess)
 	sc.Step(`^I send the message$`, sendMessage)
 	sc.Step(`^I wait until the message has expired$`, waitExpired)
 	sc.Step(`^I send an arkivmelding to "([^"]*)" with arkivmelding\.xml and a PDF in one multipart request$`, sendMultipart)
@@ -508,4 +510,31 @@ func answersWithExceptionAndMessage(ctx context.Context, status int, exception, 
 		return fmt.Errorf("message %q lacks %q", body.Message, message)
 	}
 	return nil
+}
+
+// uploadUntitled uploads a PDF whose Content-Disposition names a filename but no title.
+func uploadUntitled(ctx context.Context, name string) error {
+	w := getWorld(ctx)
+	base, err := w.ipURL()
+	if err != nil {
+		return err
+	}
+	if w.out == nil || w.out.messageID == "" {
+		return fmt.Errorf("no message has been created")
+	}
+	h := http.Header{"Content-Type": {"application/pdf"}, "Content-Disposition": {fmt.Sprintf(`attachment; filename="%s"`, name)}}
+	_, err = w.do(ctx, http.MethodPut, base+"/api/messages/out/"+w.out.messageID, h, bytes.NewReader(sample.PDF(name)))
+	return err
+}
+
+func createUnderProcess(ctx context.Context, mt, receiver, process string) error {
+	w := getWorld(ctx)
+	m, err := w.sbdJSON(mt, receiver)
+	if err != nil {
+		return err
+	}
+	conv := m["standardBusinessDocumentHeader"].(map[string]any)["businessScope"].(map[string]any)["scope"].([]any)[0].(map[string]any)
+	conv["identifier"] = process
+	b, _ := json.Marshal(m)
+	return w.postSBD(ctx, b)
 }

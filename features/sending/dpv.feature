@@ -33,3 +33,23 @@ Feature: Sending over DPV (Altinn 3 Correspondence)
     And the DPV simulator deletes the message
     Then the message's statuses become "OPPRETTET, SENDT, LEVERT, ANNET"
     And the message's last status has a description containing "Melding slettet i Altinn, stopper polling."
+
+  Scenario: digital_dpv to a citizen without a digital mailbox goes to Altinn
+    When I create an "digital_dpv" message to "{citizen:no-mailbox}"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator holds the message with the title "Melding fra kommunen" and the attachments "brev.pdf"
+
+  Scenario: a confidential process goes to the confidential Altinn resource
+    When I create an "arkivmelding" message to "{org:dpv}" under the process "urn:no:difi:profile:arkivmelding:taushetsbelagt:ver1.0"
+    And I upload an arkivmelding.xml referring to "brev.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator holds the message for the resource "eformidling-dpv-taushetsbelagt", marked confidential
+
+  Scenario: every file of a DPV message needs a title
+    When I create an "arkivmelding" message to "{org:dpv}"
+    And I upload a PDF named "brev.pdf" without a title
+    Then the integration point answers 400 with "MissingFileTitleException" and a message containing "DPV"
