@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -15,6 +16,48 @@ func registerDPVSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the DPV simulator deletes the message$`, func(ctx context.Context) error { return dpvAction(ctx, http.MethodDelete, "") })
 	sc.Step(`^the DPV simulator rejects uploads with (\d+) "([^"]*)"$`, dpvRejects)
 	sc.Step(`^the DPV simulator holds the message for the resource "([^"]*)", marked confidential$`, dpvConfidential)
+	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" with the DPV settings:$`, createWithDPVSettings)
+	sc.Step(`^the DPV simulator notified by "([^"]*)" with "([^"]*)" and (no reminder|a reminder)$`, dpvNotified)
+}
+
+func createWithDPVSettings(ctx context.Context, mt, receiver string, doc *godog.DocString) error {
+	w := getWorld(ctx)
+	m, err := w.sbdJSON(mt, receiver)
+	if err != nil {
+		return err
+	}
+	var settings map[string]any
+	if err := json.Unmarshal([]byte(doc.Content), &settings); err != nil {
+		return fmt.Errorf("DPV settings JSON: %w", err)
+	}
+	payload, ok := m[mt].(map[string]any)
+	if !ok {
+		return fmt.Errorf("no %s payload to put DPV settings in", mt)
+	}
+	payload["dpv"] = settings
+	b, _ := json.Marshal(m)
+	return w.postSBD(ctx, b)
+}
+
+func dpvNotified(ctx context.Context, channel, text, reminder string) error {
+	w := getWorld(ctx)
+	var view struct {
+		Correspondence struct {
+			Notification struct {
+				NotificationChannel string `json:"notificationChannel"`
+				SmsBody             string `json:"smsBody"`
+				SendReminder        bool   `json:"sendReminder"`
+			} `json:"notification"`
+		} `json:"correspondence"`
+	}
+	if err := w.admin("dpv").Message(ctx, w.out.messageID, &view); err != nil {
+		return fmt.Errorf("the DPV simulator has no correspondence for the message: %w", err)
+	}
+	n := view.Correspondence.Notification
+	if n.NotificationChannel != channel || n.SmsBody != text || n.SendReminder != (reminder == "a reminder") {
+		return fmt.Errorf("notification %+v, want channel %q, text %q, %s", n, channel, text, reminder)
+	}
+	return nil
 }
 
 func dpvConfidential(ctx context.Context, resource string) error {

@@ -53,3 +53,15 @@ Feature: Sending over DPV (Altinn 3 Correspondence)
     When I create an "arkivmelding" message to "{org:dpv}"
     And I upload a PDF named "brev.pdf" without a title
     Then the integration point answers 400 with "MissingFileTitleException" and a message containing "DPV"
+
+  Scenario: the arkivmelding's DPV settings choose the notification
+    When I create an "arkivmelding" message to "{org:dpv}" with the DPV settings:
+      """
+      {"varselType": "VarselDPVUtenRevarsel", "varselTransportType": "SMS",
+       "varselTekst": "Du har fått brev fra $reporterName$"}
+      """
+    And I upload an arkivmelding.xml referring to "brev.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator notified by "Sms" with "Du har fått brev fra LOTE OG ÅRVIKSAND" and no reminder
