@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/cucumber/godog"
+
+	"github.com/efm-harness/efm-harness/simulator/admin"
 )
 
 func registerDPVSteps(sc *godog.ScenarioContext) {
@@ -17,6 +19,8 @@ func registerDPVSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the DPV simulator rejects uploads with (\d+) "([^"]*)"$`, dpvRejects)
 	sc.Step(`^the DPV simulator holds the message for the resource "([^"]*)", marked confidential$`, dpvConfidential)
 	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" with the DPV settings:$`, createWithDPVSettings)
+	sc.Step(`^the DPV simulator processes the next upload but loses the answer$`, dpvLosesAnswer)
+	sc.Step(`^the DPV simulator holds the message once$`, dpvHoldsOnce)
 	sc.Step(`^the DPV simulator notified by "([^"]*)" with "([^"]*)" and (no reminder|a reminder)$`, dpvNotified)
 }
 
@@ -116,4 +120,33 @@ func dpvRejects(ctx context.Context, status int, detail string) error {
 	w := getWorld(ctx)
 	w.faulted["dpv"] = true
 	return w.admin("dpv").SetBehaviour(ctx, map[string]any{"reject": map[string]any{"status": status, "detail": detail}})
+}
+
+func dpvLosesAnswer(ctx context.Context) error {
+	w := getWorld(ctx)
+	w.faulted["dpv"] = true
+	return w.admin("dpv").SetFault(ctx, admin.Fault{Mode: admin.ModeDrop, Count: 1, Methods: []string{http.MethodPost},
+		Paths: []string{"/correspondence/api/v1/correspondence/upload"}})
+}
+
+func dpvHoldsOnce(ctx context.Context) error {
+	w := getWorld(ctx)
+	var list struct {
+		Correspondences []struct {
+			SendersReference string `json:"sendersReference"`
+		} `json:"correspondences"`
+	}
+	if err := w.admin("dpv").Messages(ctx, &list); err != nil {
+		return err
+	}
+	n := 0
+	for _, c := range list.Correspondences {
+		if c.SendersReference == w.out.messageID {
+			n++
+		}
+	}
+	if n != 1 {
+		return fmt.Errorf("the DPV simulator holds %d correspondences for the message, want 1", n)
+	}
+	return nil
 }

@@ -72,7 +72,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 }
 
 func registerHTTPSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^I GET "([^"]*)" from (?:the )?(address register|Maskinporten|DPO broker|integration point|[a-z]+)$`, getFrom)
+	sc.Step(`^I GET "([^"]*)" from (?:the )?(address register|Maskinporten|DPO broker|DPV simulator|integration point|[a-z]+)$`, getFrom)
 	sc.Step(`^the response status is (\d+)$`, responseStatusIs)
 	sc.Step(`^the response body is empty$`, responseBodyEmpty)
 	sc.Step(`^the response body is exactly:$`, responseBodyExactly)

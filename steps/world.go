@@ -56,6 +56,8 @@ func (c Config) serviceURL(name string) (string, error) {
 		return c.IPURL, nil
 	case "dpo", "DPO broker":
 		return c.DPOURL, nil
+	case "dpv", "DPV simulator":
+		return c.DPVURL, nil
 	}
 	return "", fmt.Errorf("unknown service %q (known: sr, maskinporten)", name)
 }
@@ -71,6 +73,8 @@ func serviceName(name string) string {
 		return "ip"
 	case "DPO broker":
 		return "dpo"
+	case "DPV simulator":
+		return "dpv"
 	}
 	return name
 }

@@ -65,3 +65,14 @@ Feature: Sending over DPV (Altinn 3 Correspondence)
     And I send the message
     Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
     And the DPV simulator notified by "Sms" with "Du har fått brev fra LOTE OG ÅRVIKSAND" and no reminder
+
+  Scenario: the answer to an upload is lost; the retry's 409 is resolved through sendersReference
+    Given the DPV simulator processes the next upload but loses the answer
+    When I create an "arkivmelding" message to "{org:dpv}"
+    And I upload an arkivmelding.xml referring to "brev.pdf"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPV simulator holds the message once
+    And the DPV simulator journal shows 1 POST request to "/correspondence/api/v1/correspondence/upload" with fault "drop"
+    And the DPV simulator journal shows 2 POST requests to "/correspondence/api/v1/correspondence/upload"

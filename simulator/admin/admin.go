@@ -278,6 +278,16 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 
 		if f, apply, _ := s.faults.take(r.Method, r.URL.Path); apply {
 			e.Fault = f.Mode
+			if f.Mode == ModeDrop { // a lost answer: the work is done, the client never hears of it
+				lost := &discard{header: http.Header{}}
+				next.ServeHTTP(lost, r)
+				rec.hijacked = true
+				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+					c.Close()
+				}
+				s.finish(&e, body, rec, start)
+				return
+			}
 			if done := s.applyFault(f, rec, r); done {
 				s.finish(&e, body, rec, start)
 				return
@@ -413,3 +423,10 @@ func underlyingTCP(c net.Conn) (*net.TCPConn, bool) {
 		}
 	}
 }
+
+// discard is a ResponseWriter that forgets the answer (for the drop fault).
+type discard struct{ header http.Header }
+
+func (d *discard) Header() http.Header         { return d.header }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}

@@ -110,6 +110,18 @@ func TestFaultModes(t *testing.T) {
 			t.Errorf("after refuse cleared on the same port: %d %v", code, err)
 		}
 	})
+	t.Run("drop", func(t *testing.T) {
+		must(t, client.SetFault(ctx, admin.Fault{Mode: admin.ModeDrop, Count: 1}))
+		_, _, err := get(t, time.Second, url+"/hello")
+		if err == nil || isTimeout(err) {
+			t.Errorf("drop fault: want a closed connection, got %v", err)
+		}
+		// The request was processed all the same: the journal has it, with the handler's work done.
+		entries, _ := client.Requests(ctx, admin.Filter{Path: "/hello"})
+		if len(entries) == 0 || entries[len(entries)-1].Fault != admin.ModeDrop {
+			t.Errorf("journal does not show the dropped request: %+v", entries)
+		}
+	})
 	t.Run("blackhole", func(t *testing.T) {
 		must(t, client.SetFault(ctx, admin.Fault{Mode: admin.ModeBlackhole}))
 		start := time.Now()

@@ -18,6 +18,7 @@ const (
 	ModeReset     = "reset"     // the connection is dropped with a TCP reset
 	ModeLatency   = "latency"   // answers are delayed
 	ModeStatus    = "status"    // answers are an error status in the service's own error shape
+	ModeDrop      = "drop"      // the request is processed, then the connection closes without an answer
 )
 
 // Fault is what PUT /__admin/faults takes. Zero Rate means every matching request; zero Count means
@@ -46,7 +47,7 @@ func (f *Fault) Validate() error {
 		if len(f.Paths) > 0 || f.Rate != 0 || f.Count != 0 {
 			return bad("mode refuse closes the whole port and takes no paths, rate or count; use mode reset to drop single requests")
 		}
-	case ModeBlackhole, ModeReset:
+	case ModeBlackhole, ModeReset, ModeDrop:
 	case ModeLatency:
 		if f.Latency <= 0 {
 			return bad(`mode latency needs a positive "latency" such as "2s"`)
@@ -59,9 +60,9 @@ func (f *Fault) Validate() error {
 			return bad("mode status needs a status between 400 and 599, got %d", f.Status)
 		}
 	case "":
-		return bad(`"mode" is required: one of refuse, blackhole, reset, latency, status`)
+		return bad(`"mode" is required: one of refuse, blackhole, reset, latency, status, drop`)
 	default:
-		return bad("unknown mode %q: expected one of refuse, blackhole, reset, latency, status", f.Mode)
+		return bad("unknown mode %q: expected one of refuse, blackhole, reset, latency, status, drop", f.Mode)
 	}
 	if f.Rate < 0 || f.Rate > 1 {
 		return bad(`"rate" must be between 0 and 1, got %v`, f.Rate)
