@@ -58,6 +58,10 @@ type Config struct {
 	// StatusPollInterval is the base interval of channel status polling (1 min, backing off linearly to
 	// 60 min for conversations not updated for 30 days).
 	StatusPollInterval time.Duration
+	// GenerateArkivmeldingReceipts synthesises an incoming arkivmelding_kvittering OK when a DPV
+	// arkivmelding reaches LEVERT (difi.move.arkivmelding.generate-arkivmelding-receipts; true in the real
+	// IP's base profile, false in staging and production — and here by default).
+	GenerateArkivmeldingReceipts bool
 
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration

@@ -24,6 +24,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/webhook"
 	"github.com/efm-harness/efm-harness/simulator/wire"
+	"github.com/google/uuid"
 )
 
 // Server is a running reference integration point.
@@ -144,6 +145,36 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) onStatus(ev store.StatusEvent) {
 	s.api.CountStatus(ev)
 	s.webhooks.Publish(ev)
+	c := ev.Conversation
+	if s.cfg.GenerateArkivmeldingReceipts && ev.Status.Status == wire.StatusLevert && c.Direction == store.Outgoing &&
+		c.ServiceIdentifier == string(wire.ServiceDPV) && c.DocumentIdentifier == wire.StandardArkivmelding {
+		s.synthesiseKvittering(c)
+	}
+}
+
+// synthesiseKvittering queues an incoming arkivmelding_kvittering OK for a DPV arkivmelding that was
+// delivered, as the real IP's generate-arkivmelding-receipts does, so that an archive system gets the same
+// receipt whatever the channel. Like any incoming kvittering it gives the message LEST.
+func (s *Server) synthesiseKvittering(c store.Conversation) {
+	now := s.cfg.Now().In(wire.Oslo()).Truncate(time.Second)
+	created, expires := wire.NewOffsetDateTime(now), wire.NewOffsetDateTime(now.Add(s.cfg.DefaultTTL))
+	party := func(id string) []wire.Partner {
+		return []wire.Partner{{Identifier: &wire.PartnerIdentification{Value: id, Authority: wire.AuthorityISO6523}}}
+	}
+	sbd := &wire.StandardBusinessDocument{
+		Header: wire.StandardBusinessDocumentHeader{HeaderVersion: "1.0", Sender: party(c.Receiver), Receiver: party(c.Sender),
+			DocumentIdentification: &wire.DocumentIdentification{Standard: wire.StandardArkivmeldingKvittering, TypeVersion: "2.0",
+				InstanceIdentifier: uuid.NewString(), Type: string(wire.TypeArkivmeldingKvittering), CreationDateAndTime: &created},
+			BusinessScope: &wire.BusinessScope{Scope: []wire.Scope{{Type: wire.ScopeConversationID, InstanceIdentifier: c.ConversationID,
+				Identifier:       wire.ProcessArkivmeldingResponse,
+				ScopeInformation: []wire.CorrelationInformation{{ExpectedResponseDateTime: &expires}}}}}},
+		Message: &wire.ArkivmeldingKvittering{ReceiptType: "OK", RelatedToMessageID: c.MessageID},
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.inbound.Handle(ctx, sbd, nil, wire.ServiceDPV); err != nil {
+		s.cfg.Logger.Error("synthesise arkivmelding_kvittering", "message_id", c.MessageID, "err", err)
+	}
 }
 
 // Handler serves the client API.

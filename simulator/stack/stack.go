@@ -94,6 +94,9 @@ type Config struct {
 	// LockTimeout is how long a peek locks an incoming message at the integration points (5 min; 1 min
 	// with Fast).
 	LockTimeout time.Duration
+	// GenerateArkivmeldingReceipts makes the integration points synthesise an incoming
+	// arkivmelding_kvittering OK when a DPV arkivmelding is delivered (the real IP's base-profile default).
+	GenerateArkivmeldingReceipts bool
 	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
 	// the population's "receiver" organisation, so that two integration points exchange messages.
 	IPs int
@@ -292,6 +295,7 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
 		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout,
+		GenerateArkivmeldingReceipts: cfg.GenerateArkivmeldingReceipts,
 	}
 	if st.urls[DPV] != "" {
 		ipCfg.DPVCorrespondenceURL = st.urls[DPV] + "/correspondence/api/v1"
