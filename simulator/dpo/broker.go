@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/altinn"
 )
 
 // FileTransferInitialize is the body of POST /filetransfer (FileTransferInitalizeExt).
@@ -86,13 +87,13 @@ func unsupportedMediaType(r *http.Request, want string) admin.Response {
 func decodeInitialize(r *http.Request) (*FileTransferInitialize, []string, *Problem) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxInitBody+1))
 	if err != nil {
-		return nil, nil, validationProblem(map[string][]string{"": {"The request body could not be read: " + err.Error()}})
+		return nil, nil, altinn.ValidationProblem(map[string][]string{"": {"The request body could not be read: " + err.Error()}})
 	}
 	if len(body) > maxInitBody {
 		return nil, nil, newProblem(http.StatusRequestEntityTooLarge, fmt.Sprintf("The request body is larger than %d bytes", maxInitBody))
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, nil, validationProblem(map[string][]string{"": {"A non-empty request body is required."}})
+		return nil, nil, altinn.ValidationProblem(map[string][]string{"": {"A non-empty request body is required."}})
 	}
 	var in FileTransferInitialize
 	if err := json.Unmarshal(body, &in); err != nil {
@@ -107,7 +108,7 @@ func decodeInitialize(r *http.Request) (*FileTransferInitialize, []string, *Prob
 		default:
 			errs["$"] = []string{err.Error()}
 		}
-		return nil, nil, validationProblem(errs)
+		return nil, nil, altinn.ValidationProblem(errs)
 	}
 	v := validation{}
 	str := func(field string, p *string, lo, hi int, mandatory bool) {
@@ -217,7 +218,7 @@ func (s *Server) initialize(r *http.Request, c caller) admin.Response {
 	s.mu.Unlock()
 	s.log.Info("dpo: file transfer initialised", "fileTransferId", t.id, "sender", t.sender,
 		"recipients", len(t.recipients), "sendersFileTransferReference", deref(t.sendersRef))
-	return jsonResponse(http.StatusOK, FileTransferID{FileTransferID: t.id})
+	return altinn.JSON(http.StatusOK, FileTransferID{FileTransferID: t.id})
 }
 
 func deref(p *string) string {
@@ -232,7 +233,7 @@ func transferID(r *http.Request) (string, *Problem) {
 	raw := mux.Vars(r)[fileTransferIDVar]
 	id, err := uuid.Parse(raw)
 	if err != nil {
-		return "", validationProblem(map[string][]string{fileTransferIDVar: {fmt.Sprintf("The value '%s' is not valid.", raw)}})
+		return "", altinn.ValidationProblem(map[string][]string{fileTransferIDVar: {fmt.Sprintf("The value '%s' is not valid.", raw)}})
 	}
 	return id.String(), nil
 }
@@ -309,7 +310,7 @@ func (s *Server) upload(r *http.Request, c caller) admin.Response {
 	s.evict(t)
 	s.publishedLocked(t)
 	s.log.Info("dpo: file transfer published", "fileTransferId", t.id, "size", len(data))
-	return jsonResponse(http.StatusOK, FileTransferID{FileTransferID: t.id})
+	return altinn.JSON(http.StatusOK, FileTransferID{FileTransferID: t.id})
 }
 
 // listQuery is the query of GET /filetransfer.
@@ -440,7 +441,7 @@ func (s *Server) list(r *http.Request, c caller) admin.Response {
 	for _, h := range hits[:min(len(hits), MaxListed)] {
 		ids = append(ids, h.id)
 	}
-	return jsonResponse(http.StatusOK, ids)
+	return altinn.JSON(http.StatusOK, ids)
 }
 
 // party finds a transfer the caller sends or receives.
@@ -454,7 +455,7 @@ func (s *Server) party(r *http.Request, c caller, view func(*transfer) any) admi
 	if !t.isSender(c.orgnr) && t.recipient(c.orgnr) == nil {
 		return errNoAccessToResource.problem().Response()
 	}
-	return jsonResponse(http.StatusOK, view(t))
+	return altinn.JSON(http.StatusOK, view(t))
 }
 
 // overview serves GET /filetransfer/{id}.

@@ -1,12 +1,9 @@
 package dpo
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/altinn"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
 )
 
@@ -35,7 +33,7 @@ const (
 	ScopeRead  = "altinn:broker.read"
 	// AltinnTokenLifetime is the lifetime of exchanged Altinn tokens (the integration point caches them
 	// for 25 minutes).
-	AltinnTokenLifetime = 30 * time.Minute
+	AltinnTokenLifetime = altinn.TokenLifetime
 	// FileTransferTimeToLive is the expirationTime of a transfer after its creation (Altinn's default).
 	FileTransferTimeToLive = 30 * 24 * time.Hour
 	// MaxListed is the most ids GET /filetransfer answers with (Altinn's limit).
@@ -53,11 +51,10 @@ const (
 // Paths of the services the simulator serves.
 const (
 	BrokerBase        = "/broker/api/v1"
-	ExchangePath      = "/authentication/api/v1/exchange/maskinporten"
-	JWKSPath          = "/altinn/jwk"
-	OpenIDJWKSPath    = "/authentication/api/v1/openid/jwks"
-	OpenIDConfigPath  = "/authentication/api/v1/openid/.well-known/openid-configuration"
-	openIDIssuerPath  = "/authentication/api/v1/openid/"
+	ExchangePath      = altinn.ExchangePath
+	JWKSPath          = altinn.JWKSPath
+	OpenIDJWKSPath    = altinn.OpenIDJWKSPath
+	OpenIDConfigPath  = altinn.OpenIDConfigPath
 	fileTransferPath  = BrokerBase + "/filetransfer"
 	fileTransferIDVar = "fileTransferId"
 )
@@ -107,14 +104,11 @@ type Options struct {
 // Server is the DPO simulator: the Altinn 3 Broker file transfer API, the Altinn token exchange, the
 // Altinn key set, and the admin API.
 type Server struct {
-	opts         Options
-	log          *slog.Logger
-	signer       jose.Signer
-	jwks         jose.JSONWebKeySet
-	altinn       *bearer.Verifier
-	maskinporten *bearer.Verifier
-	admin        *admin.Service
-	handler      http.Handler
+	opts    Options
+	log     *slog.Logger
+	altinn  *altinn.Platform
+	admin   *admin.Service
+	handler http.Handler
 
 	mu                 sync.Mutex
 	seq                uint64
@@ -160,24 +154,9 @@ func New(opts Options) (*Server, error) {
 		}
 		opts.Signer = k
 	}
-	if opts.Certificate != nil {
-		if pub, ok := opts.Certificate.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&opts.Signer.PublicKey) {
-			return nil, fmt.Errorf("%w: the certificate's key is not the signing key", ErrOptions)
-		}
-	}
-	pub := jose.JSONWebKey{Key: &opts.Signer.PublicKey, Algorithm: string(jose.RS256), Use: "sig"}
-	thumb, err := pub.Thumbprint(crypto.SHA256)
+	platform, err := altinn.NewPlatform(opts.Signer, opts.Certificate, opts.Maskinporten, opts.Now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
-	}
-	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
-	if opts.Certificate != nil {
-		pub.Certificates = []*x509.Certificate{opts.Certificate}
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: opts.Signer, KeyID: pub.KeyID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -186,16 +165,10 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:         opts,
 		log:          log,
-		signer:       signer,
-		jwks:         jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		altinn:       platform,
 		transfers:    map[string]*transfer{},
 		counterparts: map[string]Counterpart{},
 		timers:       map[*time.Timer]struct{}{},
-	}
-	s.altinn = bearer.NewStaticVerifier(s.jwks).WithClock(opts.Now)
-	s.maskinporten = opts.Maskinporten
-	if s.maskinporten == nil {
-		s.maskinporten = bearer.NewUnverifiedVerifier().WithClock(opts.Now)
 	}
 	s.admin = admin.New(Name, admin.Hooks{
 		Reset:       s.reset,
@@ -204,7 +177,7 @@ func New(opts Options) (*Server, error) {
 		Behaviour:   s.adminBehaviour,
 		Inject:      s.adminInject,
 		Routes:      s.adminRoutes,
-		StatusFault: statusFault,
+		StatusFault: altinn.StatusFault,
 	}, admin.Options{JournalSize: opts.JournalSize, Logger: opts.Logger, Now: opts.Now})
 	s.handler = s.admin.Middleware(s.routes())
 	return s, nil
@@ -225,18 +198,14 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(fileTransferPath+id+"/details", s.broker(scopeReadOrWrite, s.details)).Methods(http.MethodGet).Name(Name + ".filetransfer.details")
 	r.Handle(fileTransferPath+id+"/download", s.broker(scopeRead, s.download)).Methods(http.MethodGet).Name(Name + ".filetransfer.download")
 	r.Handle(fileTransferPath+id+"/confirmdownload", s.broker(scopeRead, s.confirm)).Methods(http.MethodPost).Name(Name + ".filetransfer.confirmdownload")
-	r.Handle(ExchangePath, admin.Handler(s.exchange)).Methods(http.MethodGet).Name(Name + ".exchange.maskinporten")
-	r.Handle(JWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".jwk")
-	r.Handle(OpenIDJWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".openid.jwks")
-	r.Handle(OpenIDConfigPath, admin.Handler(s.openIDConfig)).Methods(http.MethodGet).Name(Name + ".openid.configuration")
+	r.Handle(ExchangePath, admin.Handler(s.altinn.Exchange)).Methods(http.MethodGet).Name(Name + ".exchange.maskinporten")
+	r.Handle(JWKSPath, admin.Handler(s.altinn.JWKS)).Methods(http.MethodGet).Name(Name + ".jwk")
+	r.Handle(OpenIDJWKSPath, admin.Handler(s.altinn.JWKS)).Methods(http.MethodGet).Name(Name + ".openid.jwks")
+	r.Handle(OpenIDConfigPath, admin.Handler(s.altinn.OpenIDConfig)).Methods(http.MethodGet).Name(Name + ".openid.configuration")
 	adm := r.PathPrefix(admin.Prefix).Subrouter()
 	s.admin.Routes(adm)
-	r.NotFoundHandler = admin.Handler(func(r *http.Request) admin.Response {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("No endpoint %s %s", r.Method, r.URL.Path)).Response()
-	})
-	r.MethodNotAllowedHandler = admin.Handler(func(r *http.Request) admin.Response {
-		return newProblem(http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)).Response()
-	})
+	r.NotFoundHandler = admin.Handler(altinn.NotFound)
+	r.MethodNotAllowedHandler = admin.Handler(altinn.MethodNotAllowed)
 	return r
 }
 
@@ -248,7 +217,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Admin() *admin.Service { return s.admin }
 
 // AltinnKeys is the public key set that verifies the exchanged Altinn tokens (served at /altinn/jwk).
-func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.jwks }
+func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.altinn.Keys() }
 
 // Close stops the simulated counterparts: no pending answer is sent after it returns. The servers keep
 // answering.
@@ -274,20 +243,6 @@ func (s *Server) reset() {
 	s.stored, s.evicted, s.evictedUnconfirmed = 0, 0, 0
 	s.stopTimersLocked()
 	s.counterparts = map[string]Counterpart{}
-}
-
-// statusFault writes an injected status fault as a ProblemDetails body.
-func statusFault(w http.ResponseWriter, _ *http.Request, status int) {
-	newProblem(status, fmt.Sprintf("Injected fault: %d %s", status, http.StatusText(status))).Response().Write(w)
-}
-
-// jsonResponse is a compact JSON answer as ASP.NET Core writes it.
-func jsonResponse(status int, v any) admin.Response {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return newProblem(http.StatusInternalServerError, "encode response: "+err.Error()).Response()
-	}
-	return admin.Response{Status: status, ContentType: "application/json; charset=utf-8", Raw: b}
 }
 
 // add stores a new transfer, evicting old ones to stay within the bounds. Callers hold s.mu.

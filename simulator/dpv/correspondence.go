@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/altinn"
 )
 
 // Overview is the body of GET /correspondence/{id} (CorrespondenceOverviewExt: the fields the integration
@@ -117,7 +118,7 @@ func (s *Server) overview(r *http.Request, cl caller) admin.Response {
 		}
 		return newProblem(http.StatusNotFound, detailNotFound).Response()
 	}
-	return jsonResponse(http.StatusOK, c.overview())
+	return altinn.JSON(http.StatusOK, c.overview())
 }
 
 // search serves GET /correspondence?sendersReference=&resourceId=&status=: the caller's correspondences,
@@ -139,7 +140,7 @@ func (s *Server) search(r *http.Request, cl caller) admin.Response {
 			out.IDs = append(out.IDs, c.id)
 		}
 	}
-	return jsonResponse(http.StatusOK, out)
+	return altinn.JSON(http.StatusOK, out)
 }
 
 // publishLocked publishes an Initialized correspondence, and schedules its reading when ReadAfter is set.

@@ -1,12 +1,9 @@
 package dpv
 
 import (
-	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +16,7 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/altinn"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
 )
 
@@ -35,7 +33,7 @@ const (
 	DefaultScope = "eformidling:dpv"
 	// AltinnTokenLifetime is the lifetime of exchanged Altinn tokens (the integration point caches them
 	// for 25 minutes).
-	AltinnTokenLifetime = 30 * time.Minute
+	AltinnTokenLifetime = altinn.TokenLifetime
 	// DefaultMaxUploadSize bounds one upload request when Options.MaxUploadSize is zero: the 250 MiB of
 	// attachments Altinn accepts plus room for the text fields and the multipart framing.
 	DefaultMaxUploadSize = 250<<20 + 4<<20
@@ -53,10 +51,9 @@ const (
 	UploadPath         = CorrespondenceBase + "/correspondence/upload"
 	CorrespondencePath = CorrespondenceBase + "/correspondence"
 	HealthPath         = "/health-probe"
-	ExchangePath       = "/authentication/api/v1/exchange/maskinporten"
-	JWKSPath           = "/altinn/jwk"
-	OpenIDJWKSPath     = "/authentication/api/v1/openid/jwks"
-	openIDIssuerPath   = "/authentication/api/v1/openid/"
+	ExchangePath       = altinn.ExchangePath
+	JWKSPath           = altinn.JWKSPath
+	OpenIDJWKSPath     = altinn.OpenIDJWKSPath
 	idVar              = "correspondenceId"
 )
 
@@ -114,14 +111,11 @@ type Options struct {
 // Server is the DPV simulator: the Altinn 3 Correspondence API as Digdir's altinn-proxy serves it, the
 // Altinn token exchange, the Altinn key set, the health probe and the admin API.
 type Server struct {
-	opts         Options
-	log          *slog.Logger
-	signer       jose.Signer
-	jwks         jose.JSONWebKeySet
-	altinn       *bearer.Verifier
-	maskinporten *bearer.Verifier
-	admin        *admin.Service
-	handler      http.Handler
+	opts    Options
+	log     *slog.Logger
+	altinn  *altinn.Platform
+	admin   *admin.Service
+	handler http.Handler
 
 	mu      sync.Mutex
 	seq     uint64
@@ -180,24 +174,9 @@ func New(opts Options) (*Server, error) {
 		}
 		opts.Signer = k
 	}
-	if opts.Certificate != nil {
-		if pub, ok := opts.Certificate.PublicKey.(*rsa.PublicKey); !ok || !pub.Equal(&opts.Signer.PublicKey) {
-			return nil, fmt.Errorf("%w: the certificate's key is not the signing key", ErrOptions)
-		}
-	}
-	pub := jose.JSONWebKey{Key: &opts.Signer.PublicKey, Algorithm: string(jose.RS256), Use: "sig"}
-	thumb, err := pub.Thumbprint(crypto.SHA256)
+	platform, err := altinn.NewPlatform(opts.Signer, opts.Certificate, opts.Maskinporten, opts.Now)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
-	}
-	pub.KeyID = base64.RawURLEncoding.EncodeToString(thumb)
-	if opts.Certificate != nil {
-		pub.Certificates = []*x509.Certificate{opts.Certificate}
-	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: jose.JSONWebKey{Key: opts.Signer, KeyID: pub.KeyID}},
-		(&jose.SignerOptions{}).WithType("JWT"))
-	if err != nil {
-		return nil, fmt.Errorf("%w: signing key: %w", ErrOptions, err)
+		return nil, fmt.Errorf("%w: %w", ErrOptions, err)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -206,17 +185,11 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:   opts,
 		log:    log,
-		signer: signer,
-		jwks:   jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		altinn: platform,
 		byID:   map[string]*correspondence{},
 		byKey:  map[string]*upload{},
 		timers: map[*time.Timer]struct{}{},
 		beh:    behaviour{publishAfter: opts.PublishAfter, readAfter: opts.ReadAfter},
-	}
-	s.altinn = bearer.NewStaticVerifier(s.jwks).WithClock(opts.Now)
-	s.maskinporten = opts.Maskinporten
-	if s.maskinporten == nil {
-		s.maskinporten = bearer.NewUnverifiedVerifier().WithClock(opts.Now)
 	}
 	s.admin = admin.New(Name, admin.Hooks{
 		Reset:       s.reset,
@@ -224,7 +197,7 @@ func New(opts Options) (*Server, error) {
 		Message:     s.adminMessage,
 		Behaviour:   s.adminBehaviour,
 		Routes:      s.adminRoutes,
-		StatusFault: statusFault,
+		StatusFault: altinn.StatusFault,
 	}, admin.Options{JournalSize: opts.JournalSize, Logger: opts.Logger, Now: opts.Now})
 	s.handler = s.admin.Middleware(s.routes())
 	return s, nil
@@ -241,17 +214,13 @@ func (s *Server) routes() *mux.Router {
 	r.Handle(CorrespondencePath+id, s.correspondenceAPI(s.overview)).Methods(http.MethodGet).Name(Name + ".correspondence.overview")
 	r.Handle(HealthPath, admin.Handler(s.health)).Methods(http.MethodGet, http.MethodHead).Name(Name + ".health")
 	r.Handle(HealthPath+"/", admin.Handler(s.health)).Methods(http.MethodGet, http.MethodHead).Name(Name + ".health.slash")
-	r.Handle(ExchangePath, admin.Handler(s.exchange)).Methods(http.MethodGet).Name(Name + ".exchange.maskinporten")
-	r.Handle(JWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".jwk")
-	r.Handle(OpenIDJWKSPath, admin.Handler(s.jwk)).Methods(http.MethodGet).Name(Name + ".openid.jwks")
+	r.Handle(ExchangePath, admin.Handler(s.altinn.Exchange)).Methods(http.MethodGet).Name(Name + ".exchange.maskinporten")
+	r.Handle(JWKSPath, admin.Handler(s.altinn.JWKS)).Methods(http.MethodGet).Name(Name + ".jwk")
+	r.Handle(OpenIDJWKSPath, admin.Handler(s.altinn.JWKS)).Methods(http.MethodGet).Name(Name + ".openid.jwks")
 	adm := r.PathPrefix(admin.Prefix).Subrouter()
 	s.admin.Routes(adm)
-	r.NotFoundHandler = admin.Handler(func(r *http.Request) admin.Response {
-		return newProblem(http.StatusNotFound, fmt.Sprintf("No endpoint %s %s", r.Method, r.URL.Path)).Response()
-	})
-	r.MethodNotAllowedHandler = admin.Handler(func(r *http.Request) admin.Response {
-		return newProblem(http.StatusMethodNotAllowed, fmt.Sprintf("Method %s is not allowed on %s", r.Method, r.URL.Path)).Response()
-	})
+	r.NotFoundHandler = admin.Handler(altinn.NotFound)
+	r.MethodNotAllowedHandler = admin.Handler(altinn.MethodNotAllowed)
 	return r
 }
 
@@ -263,7 +232,7 @@ func (s *Server) Handler() http.Handler { return s.handler }
 func (s *Server) Admin() *admin.Service { return s.admin }
 
 // AltinnKeys is the public key set that verifies the exchanged Altinn tokens (served at /altinn/jwk).
-func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.jwks }
+func (s *Server) AltinnKeys() jose.JSONWebKeySet { return s.altinn.Keys() }
 
 // Resources are the resource ids uploads may name.
 func (s *Server) Resources() []string { return slices.Clone(s.opts.Resources) }
@@ -290,20 +259,6 @@ func (s *Server) reset() {
 	s.count, s.stored, s.evicted = 0, 0, 0
 	s.beh = behaviour{publishAfter: s.opts.PublishAfter, readAfter: s.opts.ReadAfter}
 	s.stopTimersLocked()
-}
-
-// statusFault writes an injected status fault as a ProblemDetails body.
-func statusFault(w http.ResponseWriter, _ *http.Request, status int) {
-	newProblem(status, fmt.Sprintf("Injected fault: %d %s", status, http.StatusText(status))).Response().Write(w)
-}
-
-// jsonResponse is a compact JSON answer as ASP.NET Core writes it.
-func jsonResponse(status int, v any) admin.Response {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return newProblem(http.StatusInternalServerError, "encode response: "+err.Error()).Response()
-	}
-	return admin.Response{Status: status, ContentType: "application/json; charset=utf-8", Raw: b}
 }
 
 // The scheduler. Every pending life-cycle step is a time.AfterFunc timer kept in s.timers, under s.mu,

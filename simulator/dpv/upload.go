@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/altinn"
 )
 
 // Limits of the form reader (no input takes the simulator down).
@@ -138,7 +139,7 @@ func (s *Server) upload(r *http.Request, c caller) admin.Response {
 	}
 	s.log.Info("dpv: correspondence uploaded", "sendersReference", u.details.SendersReference,
 		"correspondences", len(u.corrs), "attachments", len(u.atts))
-	return jsonResponse(http.StatusOK, resp)
+	return altinn.JSON(http.StatusOK, resp)
 }
 
 // newID is a new correspondence or attachment id (Altinn uses UUID v7).
@@ -189,7 +190,7 @@ func readForm(r *http.Request) (form, []filePart, *Problem) {
 			return nil, nil, bodyProblem(err)
 		}
 		if len(b) > maxTextPart {
-			return nil, nil, validationProblem(map[string][]string{name: {fmt.Sprintf("The value is longer than %d bytes.", maxTextPart)}})
+			return nil, nil, altinn.ValidationProblem(map[string][]string{name: {fmt.Sprintf("The value is longer than %d bytes.", maxTextPart)}})
 		}
 		if text += int64(len(b)); text > maxTextTotal {
 			return nil, nil, newProblem(http.StatusBadRequest, fmt.Sprintf("The form's text fields are larger than %d bytes", maxTextTotal))

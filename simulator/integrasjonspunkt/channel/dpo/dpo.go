@@ -22,13 +22,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/altinn"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -74,14 +74,8 @@ type Options struct {
 
 // Channel sends over DPO.
 type Channel struct {
-	opts Options
-	mu   sync.Mutex
-	alt  map[string]altinnToken
-}
-
-type altinnToken struct {
-	value   string
-	expires time.Time
+	opts     Options
+	exchange *altinn.Exchange
 }
 
 // New makes the channel.
@@ -105,7 +99,7 @@ func New(opts Options) *Channel {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	opts.BrokerURL = strings.TrimRight(opts.BrokerURL, "/")
-	return &Channel{opts: opts, alt: map[string]altinnToken{}}
+	return &Channel{opts: opts, exchange: altinn.NewExchange(opts.TokenExchangeURL, opts.Tokens, opts.HTTP, opts.Now)}
 }
 
 // Service is DPO.
@@ -269,52 +263,9 @@ func parseCertificate(p string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(b.Bytes)
 }
 
-// altinnToken returns the exchanged Altinn token for orgnr's system user with scope, cached for 25 minutes.
+// altinnToken returns the exchanged Altinn token for orgnr's system user with scope.
 func (c *Channel) altinnToken(ctx context.Context, orgnr, scope string, fresh bool) (string, error) {
-	key := orgnr + " " + scope
-	c.mu.Lock()
-	t, ok := c.alt[key]
-	c.mu.Unlock()
-	if ok && !fresh && c.opts.Now().Before(t.expires) {
-		return t.value, nil
-	}
-	req := oidc.Request{Scopes: []string{scope}, AuthorizationDetails: SystemUser(orgnr)}
-	if fresh {
-		c.opts.Tokens.Forget(req)
-	}
-	mp, err := c.opts.Tokens.Token(ctx, req)
-	if err != nil {
-		if errors.Is(err, oidc.ErrGrant) {
-			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), err.Error())
-		}
-		return "", err
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.TokenExchangeURL, nil)
-	if err != nil {
-		return "", err
-	}
-	r.Header.Set("Authorization", "Bearer "+mp)
-	resp, err := c.opts.HTTP.Do(r)
-	if err != nil {
-		return "", fmt.Errorf("altinn token exchange: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("altinn token exchange: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("altinn token exchange answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), string(body))
-		}
-		return "", err
-	}
-	value := strings.TrimSpace(string(body)) // used raw, as the real IP does
-	c.mu.Lock()
-	c.alt[key] = altinnToken{value: value, expires: c.opts.Now().Add(25 * time.Minute)}
-	c.mu.Unlock()
-	return value, nil
+	return c.exchange.Token(ctx, oidc.Request{Scopes: []string{scope}, AuthorizationDetails: SystemUser(orgnr)}, fresh)
 }
 
 // call makes a broker call with the Altinn token of orgnr's system user with scope and decodes a JSON

@@ -24,10 +24,10 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/altinn"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/wire"
@@ -93,10 +93,8 @@ type Options struct {
 
 // Channel sends over DPV.
 type Channel struct {
-	opts Options
-	mu   sync.Mutex
-	tok  string
-	exp  time.Time
+	opts     Options
+	exchange *altinn.Exchange
 }
 
 // New makes the channel.
@@ -129,7 +127,7 @@ func New(opts Options) *Channel {
 		opts.SensitiveNotificationText = DefaultSensitiveNotificationText
 	}
 	opts.CorrespondenceURL = strings.TrimRight(opts.CorrespondenceURL, "/")
-	return &Channel{opts: opts}
+	return &Channel{opts: opts, exchange: altinn.NewExchange(opts.TokenExchangeURL, opts.Tokens, opts.HTTP, opts.Now)}
 }
 
 // Service is DPV.
@@ -476,51 +474,9 @@ func readArkivmelding(m channel.Message) (journalpost, []string, error) {
 	return jp, refs, nil
 }
 
-// altinnToken returns the exchanged Altinn token, cached for 25 minutes.
+// altinnToken returns the exchanged Altinn token with the DPV scope.
 func (c *Channel) altinnToken(ctx context.Context, fresh bool) (string, error) {
-	c.mu.Lock()
-	tok, exp := c.tok, c.exp
-	c.mu.Unlock()
-	if tok != "" && !fresh && c.opts.Now().Before(exp) {
-		return tok, nil
-	}
-	req := oidc.Request{Scopes: []string{Scope}}
-	if fresh {
-		c.opts.Tokens.Forget(req)
-	}
-	mp, err := c.opts.Tokens.Token(ctx, req)
-	if err != nil {
-		if errors.Is(err, oidc.ErrGrant) {
-			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), err.Error())
-		}
-		return "", err
-	}
-	r, err := http.NewRequestWithContext(ctx, http.MethodGet, c.opts.TokenExchangeURL, nil)
-	if err != nil {
-		return "", channel.Permanent(err, "")
-	}
-	r.Header.Set("Authorization", "Bearer "+mp)
-	resp, err := c.opts.HTTP.Do(r)
-	if err != nil {
-		return "", fmt.Errorf("altinn token exchange: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return "", fmt.Errorf("altinn token exchange: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("altinn token exchange answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
-		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), string(body))
-		}
-		return "", err
-	}
-	tok = strings.TrimSpace(string(body))
-	c.mu.Lock()
-	c.tok, c.exp = tok, c.opts.Now().Add(25*time.Minute)
-	c.mu.Unlock()
-	return tok, nil
+	return c.exchange.Token(ctx, oidc.Request{Scopes: []string{Scope}}, fresh)
 }
 
 // do makes a correspondence call and returns a 2xx answer's body. A 401 or 403 gets one fresh token; a
