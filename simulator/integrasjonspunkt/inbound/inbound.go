@@ -118,13 +118,8 @@ func (s *Service) Handle(ctx context.Context, sbd *wire.StandardBusinessDocument
 		return nil
 	}
 
-	switch m := sbd.Message.(type) {
-	case *wire.StatusMessage:
+	if m, ok := sbd.Message.(*wire.StatusMessage); ok {
 		return s.status(ctx, log, messageID, m)
-	case *wire.ArkivmeldingKvittering:
-		if err := s.kvittering(ctx, log, m); err != nil {
-			return err
-		}
 	}
 
 	raw, err := json.Marshal(sbd)
@@ -136,12 +131,20 @@ func (s *Service) Handle(ctx context.Context, sbd *wire.StandardBusinessDocument
 		ServiceIdentifier: string(service), MessageType: string(sbd.Type()), SBD: raw}
 	reply := s.reply(log, sbd, string(service), wire.StatusMottatt, now)
 	evs, err := s.opts.Store.StoreIncoming(ctx, in, asic, conv, reply, s.opts.StatusQueue)
-	if errors.Is(err, store.ErrDuplicate) {
+	duplicate := errors.Is(err, store.ErrDuplicate)
+	if err != nil && !duplicate {
+		return err
+	}
+	if k, ok := sbd.Message.(*wire.ArkivmeldingKvittering); ok {
+		// Registered after the kvittering is queued, so that a client that sees LEST finds the
+		// kvittering to peek; a retried kvittering registers it all the same.
+		if err := s.kvittering(ctx, log, k); err != nil {
+			return err
+		}
+	}
+	if duplicate {
 		log.Warn("duplicate incoming message discarded")
 		return nil
-	}
-	if err != nil {
-		return err
 	}
 	if ch := sbd.MessageChannel(); ch != "" {
 		// A receipt the archive system sends for this message takes the same channel.
@@ -178,8 +181,8 @@ func (s *Service) status(ctx context.Context, log *slog.Logger, messageID string
 }
 
 // kvittering registers LEST (or FEIL for ERROR and NOTSUPPORTED) on the outgoing message an
-// arkivmelding_kvittering answers. It runs before the kvittering is stored, so that a retry after a
-// failure registers it all the same (each status is registered once).
+// arkivmelding_kvittering answers. It runs after the kvittering is stored, and again for a duplicate, so
+// that a retry after a failure registers it all the same (each status is registered once).
 func (s *Service) kvittering(ctx context.Context, log *slog.Logger, k *wire.ArkivmeldingKvittering) error {
 	if k.RelatedToMessageID == "" {
 		log.Warn("arkivmelding_kvittering without relatedToMessageId; no status registered")
