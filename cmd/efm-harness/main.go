@@ -107,6 +107,7 @@ var serviceTitles = map[string]string{
 	stack.Maskinporten: "Maskinporten (token endpoint)",
 	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
 	stack.DPV:          "DPV: Altinn 3 Correspondence (/correspondence/api/v1) + token exchange",
+	stack.DPF:          "DPF: KS SvarUt REST (/api/v3/kontoer/…) + SvarInn (/tjenester/svarinn)",
 	stack.IP:           "reference integration point (/api/…, /manage/…)",
 	stack.IP2:          "second reference integration point",
 }

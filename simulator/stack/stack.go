@@ -24,6 +24,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/dpf"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt"
@@ -51,11 +52,11 @@ const DefaultPortBase = 9090
 var portOffsets = map[string]int{Control: 0, IP: 3, IP2: 5, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
-func Available() []string { return []string{SR, Maskinporten, DPO, DPV, IP} }
+func Available() []string { return []string{SR, Maskinporten, DPO, DPV, DPF, IP} }
 
 // Planned lists services of the architecture that later versions add; asking for them is an error that
 // says so.
-func Planned() []string { return []string{DPF, DPI} }
+func Planned() []string { return []string{DPI} }
 
 // Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
 // 0 gives 0 everywhere, i.e. free ports).
@@ -116,6 +117,7 @@ type Stack struct {
 	Maskinporten *maskinporten.Server
 	DPO          *dpo.Server
 	DPV          *dpv.Server
+	DPF          *dpf.Server
 	IP           *integrasjonspunkt.Server
 	IP2          *integrasjonspunkt.Server
 	closeOnce    sync.Once
@@ -225,6 +227,26 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		st.DPV = d
 		st.serve(DPV, ls[DPV], d.Admin(), d.Handler())
+	}
+	if slices.Contains(cfg.Services, DPF) {
+		pki := cfg.PKI
+		opts := dpf.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Logger: cfg.Logger,
+			// The stack's integration points receive through SvarInn.
+			SvarInnOrgs:   []string{cfg.Population.Org(fixtures.RoleSender).Orgnr, cfg.Population.Org(fixtures.RoleReceiver).Orgnr},
+			DefaultSender: cfg.Population.Org(fixtures.RoleDPF).Orgnr,
+			Credentials: func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool) {
+				c, ok := pki.Get(orgnr)
+				return c.Key, c.Certificate, ok
+			}}
+		if st.Maskinporten != nil {
+			opts.Maskinporten = st.Maskinporten.Verifier()
+		}
+		d, err := dpf.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("start dpf: %w", err)
+		}
+		st.DPF = d
+		st.serve(DPF, ls[DPF], d.Admin(), d.Handler())
 	}
 	if slices.Contains(cfg.Services, SR) {
 		cred := cfg.PKI.MustGet(fixtures.CredSR)
@@ -398,6 +420,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		}
 		if st.DPV != nil {
 			_ = st.DPV.Close()
+		}
+		if st.DPF != nil {
+			_ = st.DPF.Close()
 		}
 	})
 	return errors.Join(errs...)
