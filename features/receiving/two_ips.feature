@@ -57,13 +57,13 @@ Feature: Receiving over DPO, the incoming queue and receipts between two integra
     Then archive system B finds the message when it peeks
 
   Scenario: an incoming message nobody consumes expires at B and leaves the in-queue
-    When archive system A sends an arkivmelding to organisation B that expires in 1500 ms
+    When archive system A sends an arkivmelding to organisation B that expires in 4000 ms
     Then the message's statuses at B become "OPPRETTET, INNKOMMENDE_MOTTATT, LEVETID_UTLOPT"
     And archive system B finds nothing to peek for the message
     And the message's statuses at A become "OPPRETTET, SENDT, MOTTATT, LEVETID_UTLOPT"
 
   Scenario: a DPO receiver that never answers leaves the message LEVETID_UTLOPT at the sender
-    When archive system A sends an arkivmelding to "{org:partial-dpo}" that expires in 800 ms
+    When archive system A sends an arkivmelding to "{org:partial-dpo}" that expires in 3000 ms
     Then the message's statuses at A become "OPPRETTET, SENDT, LEVETID_UTLOPT"
 
   Scenario: webhook events for a filtered subscription, retried when the endpoint first fails
