@@ -17,6 +17,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
+	"github.com/efm-harness/efm-harness/simulator/sample"
 )
 
 // svarInnAPI wraps a SvarInn handler with HTTP Basic authentication; the handler gets the org.
@@ -326,7 +327,7 @@ func (s *Server) adminInject(r *http.Request) admin.Response {
 		total += int64(len(content))
 	}
 	if len(docs) == 0 {
-		pdf := samplePDF(in.Tittel)
+		pdf := sample.PDF(in.Tittel)
 		docs = []document{{name: "dokument.pdf", mime: "application/pdf", content: pdf}}
 		total = int64(len(pdf))
 	}
@@ -358,36 +359,4 @@ func (s *Server) adminInject(r *http.Request) admin.Response {
 	s.addLocked(f)
 	s.mu.Unlock()
 	return admin.JSON(http.StatusCreated, InjectResult{ID: f.id, Receiver: f.receiver, DownloadURL: s.downloadURL(r, f.id)})
-}
-
-// samplePDF is a minimal one-page PDF showing title.
-func samplePDF(title string) []byte {
-	clean := strings.Map(func(r rune) rune {
-		if r < 32 || r > 126 || r == '(' || r == ')' || r == '\\' {
-			return '?'
-		}
-		return r
-	}, title)
-	stream := fmt.Sprintf("BT /F1 14 Tf 72 770 Td (%s) Tj ET", clean)
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
-		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }
