@@ -250,17 +250,22 @@ func popsFiles(ctx context.Context) error {
 	return nil
 }
 
-func popsNoContent(ctx context.Context, p, what string) error {
+// aboutMessage makes a request to p's integration point on path+the id of the scenario's message named what.
+func aboutMessage(ctx context.Context, p, what, method, path string) (*response, error) {
 	w := getWorld(ctx)
 	base, err := w.party(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	id, err := w.idOf(what)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	r, err := w.do(ctx, http.MethodGet, base+"/api/messages/in/pop/"+id, nil, nil)
+	return w.do(ctx, method, base+path+id, nil, nil)
+}
+
+func popsNoContent(ctx context.Context, p, what string) error {
+	r, err := aboutMessage(ctx, p, what, http.MethodGet, "/api/messages/in/pop/")
 	if err != nil {
 		return err
 	}
@@ -271,30 +276,12 @@ func popsNoContent(ctx context.Context, p, what string) error {
 }
 
 func popsWithoutLock(ctx context.Context, p, what string) error {
-	w := getWorld(ctx)
-	base, err := w.party(p)
-	if err != nil {
-		return err
-	}
-	id, err := w.idOf(what)
-	if err != nil {
-		return err
-	}
-	_, err = w.do(ctx, http.MethodGet, base+"/api/messages/in/pop/"+id, nil, nil)
+	_, err := aboutMessage(ctx, p, what, http.MethodGet, "/api/messages/in/pop/")
 	return err
 }
 
 func deletesIncoming(ctx context.Context, p, what string) error {
-	w := getWorld(ctx)
-	base, err := w.party(p)
-	if err != nil {
-		return err
-	}
-	id, err := w.idOf(what)
-	if err != nil {
-		return err
-	}
-	r, err := w.do(ctx, http.MethodDelete, base+"/api/messages/in/"+id, nil, nil)
+	r, err := aboutMessage(ctx, p, what, http.MethodDelete, "/api/messages/in/")
 	if err != nil {
 		return err
 	}

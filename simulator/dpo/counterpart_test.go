@@ -196,7 +196,7 @@ func TestCounterpartAnswers(t *testing.T) {
 	e.setBehaviour(t, `{"organizations":{"`+orgB+`":{"mottatt":"20ms","levert":"60ms","kvittering":"OK","kvitteringDelay":"90ms",
 		"messages":[{"code":"Recno","text":"315890"}]}}}`)
 	orig := fixtures.MustSBD(wire.TypeArkivmelding, fixtures.SBDSpec{Sender: orgA, Receiver: orgB, MessageChannel: "kanal-1",
-		Process: wire.ProcessArkivmeldingPlanByggGeodata, Now: e.clock.now()})
+		Process: wire.ProcessArkivmeldingPlanByggGeodata, Now: e.clock.Now()})
 	id := e.send(t, orgA, orgB, sbdPayload(t, orig))
 
 	answers := waitFor(t, e, orgB, 3)
@@ -208,7 +208,7 @@ func TestCounterpartAnswers(t *testing.T) {
 		[]string{answers[0].ID, answers[1].ID, answers[2].ID}) {
 		t.Errorf("A's poll, oldest first = %v", got)
 	}
-	now := e.clock.now()
+	now := e.clock.Now()
 	for i, s := range answers {
 		if s.Status != "Published" || len(s.Recipients) != 1 || s.Recipients[0].Recipient != "0192:"+orgA ||
 			s.ResourceID != dpo.DefaultResource || s.FileName != "sbd.zip" || s.SendersFileTransferReference == nil ||

@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 )
@@ -26,9 +27,9 @@ func TestSendReceive(t *testing.T) {
 	aRead := e.altinnToken(t, orgA, dpo.ScopeRead)
 	bRead := e.altinnToken(t, orgB, dpo.ScopeRead)
 
-	created1 := e.clock.tick()
+	created1 := e.clock.Tick()
 	id1 := e.initialize(t, aWrite, "/broker/api/v1/filetransfer/", initBody(orgA, orgB))
-	e.clock.tick()
+	e.clock.Tick()
 	id2 := e.initialize(t, aWrite, "/broker/api/v1/filetransfer", initBody(orgA, orgB))
 	// Initialised but not uploaded: the recipient already sees it with recipientStatus alone, not when it
 	// asks for Published ones.
@@ -39,11 +40,11 @@ func TestSendReceive(t *testing.T) {
 		t.Errorf("before upload, any status: %v", got)
 	}
 	payload1, payload2 := zipOf(t, "sbd.json", []byte(`{"x":1}`)), zipOf(t, "sbd.json", []byte(`{"x":2}`))
-	published1 := e.clock.tick()
+	published1 := e.clock.Tick()
 	e.upload(t, aWrite, id1, payload1)
-	e.clock.tick()
+	e.clock.Tick()
 	e.upload(t, aWrite, id2, payload2)
-	e.clock.tick()
+	e.clock.Tick()
 
 	poll := "&status=Published&recipientStatus=Initialized"
 	for _, tt := range []struct {
@@ -199,7 +200,7 @@ func TestExchange(t *testing.T) {
 	if strings.HasPrefix(a.body, `"`) || strings.Count(a.body, ".") != 2 || strings.TrimSpace(a.body) != a.body {
 		t.Fatalf("exchange body is not a bare JWT: %q", a.body)
 	}
-	now := e.clock.now()
+	now := e.clock.Now()
 	got, err := bearer.NewStaticVerifier(e.srv.AltinnKeys()).WithClock(func() time.Time { return now }).Verify(context.Background(), a.body)
 	if err != nil {
 		t.Fatalf("the Altinn token does not verify with AltinnKeys: %v", err)
@@ -235,8 +236,8 @@ func TestExchange(t *testing.T) {
 
 	// Refusals.
 	expired := mpClaims(e, orgA, dpo.ScopeWrite)
-	expired["exp"] = e.clock.now().Add(-time.Minute).Unix()
-	expired["iat"] = e.clock.now().Add(-3 * time.Minute).Unix()
+	expired["exp"] = e.clock.Now().Add(-time.Minute).Unix()
+	expired["iat"] = e.clock.Now().Add(-3 * time.Minute).Unix()
 	foreign := signWith(t, credential(t, orgA).Key, "mp", mpClaims(e, orgA, dpo.ScopeWrite))
 	for name, tok := range map[string]string{"none": "", "garbage": "abc", "expired": signMP(t, expired), "wrong key": foreign} {
 		a := e.do(t, http.MethodGet, dpo.ExchangePath, tok, "", nil)
@@ -289,9 +290,9 @@ func TestAccess(t *testing.T) {
 	delete(noOrg, "authorization_details")
 	delete(noOrg, "consumer")
 	expiredMP := mpClaims(e, orgB, dpo.ScopeRead)
-	expiredMP["exp"] = testStart.Unix()
+	expiredMP["exp"] = fixtures.ClockStart.Unix()
 	expiredAltinn := signWith(t, credential(t, "altinn").Key, e.srv.AltinnKeys().Keys[0].KeyID,
-		map[string]any{"scope": dpo.ScopeRead, "exp": testStart.Unix(), "consumer": map[string]any{"ID": "0192:" + orgB}})
+		map[string]any{"scope": dpo.ScopeRead, "exp": fixtures.ClockStart.Unix(), "consumer": map[string]any{"ID": "0192:" + orgB}})
 
 	base := "/broker/api/v1/filetransfer/"
 	tests := []struct {

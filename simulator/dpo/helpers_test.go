@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,16 +20,6 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 )
-
-// testStart is the start of the tests' clock. The clock stands still until a test ticks it.
-var testStart = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-type clock struct{ ticks atomic.Int64 }
-
-func (c *clock) now() time.Time { return testStart.Add(time.Duration(c.ticks.Load()) * time.Second) }
-
-// tick advances the clock a second and returns the new time.
-func (c *clock) tick() time.Time { return testStart.Add(time.Duration(c.ticks.Add(1)) * time.Second) }
 
 var testPKI = sync.OnceValue(fixtures.MustLoadPKI)
 
@@ -51,27 +40,21 @@ func credential(t testing.TB, name string) fixtures.Credential {
 	return c
 }
 
-// maskinportenKeys is the key set of the Maskinporten simulator of the test PKI.
-func maskinportenKeys(t testing.TB) jose.JSONWebKeySet {
-	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &credential(t, fixtures.CredMaskinporten).Key.PublicKey,
-		KeyID: "mp", Algorithm: "RS256", Use: "sig"}}}
-}
-
 type env struct {
 	srv   *dpo.Server
 	ts    *httptest.Server
-	clock *clock
+	clock *fixtures.Clock
 }
 
 // newEnv starts a simulator that signs with the test PKI's Altinn key, trusts the test PKI's
 // Maskinporten key, opens packages with the organisations' keys, and runs on the test clock.
 func newEnv(t testing.TB, mutate func(*dpo.Options)) *env {
 	t.Helper()
-	c := &clock{}
+	c := &fixtures.Clock{}
 	alt := credential(t, fixtures.CredAltinn)
 	opts := dpo.Options{
 		Signer: alt.Key, Certificate: alt.Certificate,
-		Maskinporten: bearer.NewStaticVerifier(maskinportenKeys(t)).WithClock(c.now),
+		Maskinporten: bearer.NewStaticVerifier(testPKI().MaskinportenKeySet()).WithClock(c.Now),
 		Keys: func(orgnr string) (*rsa.PrivateKey, bool) {
 			cr, ok := testPKI().Get(orgnr)
 			return cr.Key, ok
@@ -80,7 +63,7 @@ func newEnv(t testing.TB, mutate func(*dpo.Options)) *env {
 			cr, ok := testPKI().Get(orgnr)
 			return cr.Key, cr.Certificate, ok
 		},
-		Now: c.now,
+		Now: c.Now,
 	}
 	if mutate != nil {
 		mutate(&opts)
@@ -97,7 +80,7 @@ func newEnv(t testing.TB, mutate func(*dpo.Options)) *env {
 // mpClaims are the claims of the Maskinporten token an integration point gets for the system user of
 // orgnr: consumer = the organisation itself, authorization_details naming its system user.
 func mpClaims(e *env, orgnr, scope string) map[string]any {
-	now := e.clock.now()
+	now := e.clock.Now()
 	return map[string]any{
 		"iss": "http://mp/", "client_id": "MOVE_IP_" + orgnr, "client_amr": "virksomhetssertifikat", "scope": scope,
 		"consumer": map[string]any{"authority": "iso6523-actorid-upis", "ID": "0192:" + orgnr},

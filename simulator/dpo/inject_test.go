@@ -88,7 +88,7 @@ func TestInjectArkivmelding(t *testing.T) {
 		sbd.SenderIdentifier() != "0192:"+orgA || sbd.ReceiverIdentifier() != "0192:"+orgB {
 		t.Errorf("sbd: %+v", sbd.Header)
 	}
-	if exp, ok := sbd.ExpectedResponseDateTime(); !ok || !exp.Time.Equal(e.clock.now().Add(24*time.Hour)) {
+	if exp, ok := sbd.ExpectedResponseDateTime(); !ok || !exp.Time.Equal(e.clock.Now().Add(24*time.Hour)) {
 		t.Errorf("expectedResponseDateTime: %v", exp)
 	}
 	if am, ok := sbd.Message.(*wire.Arkivmelding); !ok || am.Hoveddokument != "arkivmelding.xml" {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/dpv"
 )
 
@@ -191,33 +192,33 @@ func TestOverviewAndLifeCycleByAdmin(t *testing.T) {
 	o := e.overview(t, tok, id)
 	if o.Status != "Initialized" || o.Published != nil || o.Read != nil || o.SendersReference != messageID(4) ||
 		o.ResourceID != dpv.ResourceAdministration || o.Recipient != "urn:altinn:organization:identifier-no:"+dpvOrg ||
-		!o.Created.Equal(testStart) || len(o.Content.Attachments) != 1 {
+		!o.Created.Equal(fixtures.ClockStart) || len(o.Content.Attachments) != 1 {
 		t.Fatalf("%+v", o)
 	}
 	raw := e.do(t, http.MethodGet, dpv.CorrespondencePath+"/"+id, tok, "", nil).body
 	if !strings.Contains(raw, `"published":null`) || !strings.Contains(raw, `"read":null`) {
 		t.Fatalf("nulls: %s", raw)
 	}
-	e.clock.tick()
+	e.clock.Tick()
 	if a := e.do(t, http.MethodPost, "/__admin/messages/"+id+"/publish", "", "", nil); a.status != 200 {
 		t.Fatalf("publish: %d %s", a.status, a.body)
 	}
-	if o := e.overview(t, tok, id); o.Status != "Published" || o.Published == nil || !o.Published.Equal(testStart.Add(time.Second)) {
+	if o := e.overview(t, tok, id); o.Status != "Published" || o.Published == nil || !o.Published.Equal(fixtures.ClockStart.Add(time.Second)) {
 		t.Fatalf("%+v", o)
 	}
-	e.clock.tick()
+	e.clock.Tick()
 	if a := e.do(t, http.MethodPost, "/__admin/messages/"+messageID(4)+"/read", "", "", nil); a.status != 200 {
 		t.Fatalf("read by sendersReference: %d %s", a.status, a.body)
 	}
 	o = e.overview(t, tok, id)
-	if o.Status != "Read" || o.Read == nil || !o.StatusChanged.Equal(testStart.Add(2*time.Second)) || o.Published == nil {
+	if o.Status != "Read" || o.Read == nil || !o.StatusChanged.Equal(fixtures.ClockStart.Add(2*time.Second)) || o.Published == nil {
 		t.Fatalf("%+v", o)
 	}
-	e.clock.tick()
+	e.clock.Tick()
 	if a := e.do(t, http.MethodPost, "/__admin/messages/"+id+"/purge?by=altinn", "", "", nil); a.status != 200 {
 		t.Fatalf("purge: %d", a.status)
 	}
-	if o := e.overview(t, tok, id); o.Status != "PurgedByAltinn" || !o.StatusChanged.Equal(testStart.Add(3*time.Second)) || o.Read == nil {
+	if o := e.overview(t, tok, id); o.Status != "PurgedByAltinn" || !o.StatusChanged.Equal(fixtures.ClockStart.Add(3*time.Second)) || o.Read == nil {
 		t.Fatalf("%+v", o)
 	}
 	v, _ := e.srv.Message(id, false)
@@ -370,7 +371,7 @@ func TestAuth(t *testing.T) {
 	}
 	// Expired Altinn token.
 	tok := ex.body
-	e.clock.ticks.Add(int64(dpv.AltinnTokenLifetime/time.Second) + 120)
+	e.clock.Advance(dpv.AltinnTokenLifetime + 120*time.Second)
 	if a := e.do(t, http.MethodGet, dpv.CorrespondencePath+"?sendersReference=x", tok, "", nil); a.status != 401 {
 		t.Fatalf("expired: %d", a.status)
 	}

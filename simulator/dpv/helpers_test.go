@@ -12,7 +12,6 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,13 +21,6 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/dpv"
 )
-
-var testStart = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-
-type clock struct{ ticks atomic.Int64 }
-
-func (c *clock) now() time.Time  { return testStart.Add(time.Duration(c.ticks.Load()) * time.Second) }
-func (c *clock) tick() time.Time { return testStart.Add(time.Duration(c.ticks.Add(1)) * time.Second) }
 
 var testPKI = sync.OnceValue(fixtures.MustLoadPKI)
 
@@ -47,23 +39,18 @@ func credential(t testing.TB, name string) fixtures.Credential {
 	return c
 }
 
-func maskinportenKeys(t testing.TB) jose.JSONWebKeySet {
-	return jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &credential(t, fixtures.CredMaskinporten).Key.PublicKey,
-		KeyID: "mp", Algorithm: "RS256", Use: "sig"}}}
-}
-
 type env struct {
 	srv   *dpv.Server
 	ts    *httptest.Server
-	clock *clock
+	clock *fixtures.Clock
 }
 
 func newEnv(t testing.TB, mutate func(*dpv.Options)) *env {
 	t.Helper()
-	c := &clock{}
+	c := &fixtures.Clock{}
 	alt := credential(t, fixtures.CredAltinn)
 	opts := dpv.Options{Signer: alt.Key, Certificate: alt.Certificate,
-		Maskinporten: bearer.NewStaticVerifier(maskinportenKeys(t)).WithClock(c.now), Now: c.now}
+		Maskinporten: bearer.NewStaticVerifier(testPKI().MaskinportenKeySet()).WithClock(c.Now), Now: c.Now}
 	if mutate != nil {
 		mutate(&opts)
 	}
@@ -77,7 +64,7 @@ func newEnv(t testing.TB, mutate func(*dpv.Options)) *env {
 }
 
 func mpClaims(e *env, orgnr, scope string) map[string]any {
-	now := e.clock.now()
+	now := e.clock.Now()
 	return map[string]any{
 		"iss": "http://mp/", "client_id": "MOVE_IP_" + orgnr, "scope": scope,
 		"consumer": map[string]any{"authority": "iso6523-actorid-upis", "ID": "0192:" + orgnr},
