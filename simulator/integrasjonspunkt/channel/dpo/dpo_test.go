@@ -3,14 +3,11 @@ package dpo
 import (
 	"bytes"
 	"context"
-	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -20,40 +17,16 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	dposim "github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
-// upstreams starts the real Maskinporten and DPO simulators and a channel pointed at them.
+// upstreams starts the real Maskinporten and DPO simulators (newWorld) and a channel for orgA pointed at them.
 func upstreams(t *testing.T) (*Channel, *dposim.Server, string) {
 	t.Helper()
-	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
-	alt := pki.MustGet(fixtures.CredAltinn)
-	sim, err := dposim.New(dposim.Options{Signer: alt.Key, Certificate: alt.Certificate, Maskinporten: mp.Verifier(),
-		Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dpoSrv := httptest.NewServer(sim.Handler())
-	t.Cleanup(dpoSrv.Close)
-	org := pki.MustGet("910077473")
-	hc := &http.Client{Timeout: 5 * time.Second}
-	tokens := oidc.New(oidc.Options{TokenURL: mpSrv.URL + "/token", Audience: mpSrv.URL + "/", ClientID: "MOVE_IP_910077473",
-		Key: org.Key, Certificate: org.Certificate, HTTP: hc})
-	ch := New(Options{BrokerURL: dpoSrv.URL + "/broker/api/v1", TokenExchangeURL: dpoSrv.URL + "/authentication/api/v1/exchange/maskinporten",
-		OrgNumber: "910077473", Key: org.Key, Certificate: org.Certificate, Tokens: tokens, HTTP: hc})
-	return ch, sim, dpoSrv.URL
+	w := newWorld(t)
+	return w.channel(orgA), w.sim, w.dpoURL
 }
 
 // message is an arkivmelding to the receiver with arkivmelding.xml and a PDF.
