@@ -51,6 +51,9 @@ func TestDPFSvarInnThroughStack(t *testing.T) {
 	if len(list) != 1 || list[0].ID != res.ID || list[0].Tittel != "Svar på byggesøknad" {
 		t.Fatalf("SvarInn lists %+v, want the injected forsendelse %s", list, res.ID)
 	}
+	if res.DownloadURL != list[0].DownloadURL {
+		t.Errorf("inject answered downloadUrl %s, SvarInn lists %s", res.DownloadURL, list[0].DownloadURL)
+	}
 	dl := get(list[0].DownloadURL)
 	defer dl.Body.Close()
 	if dl.StatusCode != http.StatusOK {

@@ -230,7 +230,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	if slices.Contains(cfg.Services, DPF) {
 		pki := cfg.PKI
-		opts := dpf.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Logger: cfg.Logger,
+		// PublicURL: download URLs name the DPF port even when the inject comes through the control port.
+		opts := dpf.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Logger: cfg.Logger, PublicURL: st.urls[DPF],
 			// The stack's integration points receive through SvarInn.
 			SvarInnOrgs:   []string{cfg.Population.Org(fixtures.RoleSender).Orgnr, cfg.Population.Org(fixtures.RoleReceiver).Orgnr},
 			DefaultSender: cfg.Population.Org(fixtures.RoleDPF).Orgnr,
