@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpf"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -59,9 +60,24 @@ type Config struct {
 	// 60 min for conversations not updated for 30 days).
 	StatusPollInterval time.Duration
 	// GenerateArkivmeldingReceipts synthesises an incoming arkivmelding_kvittering OK when a DPV
-	// arkivmelding reaches LEVERT (difi.move.arkivmelding.generate-arkivmelding-receipts; true in the real
-	// IP's base profile, false in staging and production — and here by default).
+	// arkivmelding reaches LEVERT or a DPF one LEST (difi.move.arkivmelding.generate-arkivmelding-receipts;
+	// true in the real IP's base profile, false in staging and production — and here by default).
 	GenerateArkivmeldingReceipts bool
+
+	// DPFSvarUtURL is KS SvarUt's REST base (difi.move.fiks.ut.rest.endpointUrl) and DPFSvarInnURL SvarInn's
+	// (difi.move.fiks.inn.baseUrl, …/tjenester/svarinn). Empty DPFSvarUtURL disables DPF; empty
+	// DPFSvarInnURL receives nothing over DPF.
+	DPFSvarUtURL  string
+	DPFSvarInnURL string
+	// DPFAccounts are the SvarUt REST accounts (kontoid, integrasjon-id, integrasjon-passord) by sender
+	// organisation: the own organisation and each on-behalf-of one (difi.move.fiks.ut.rest.* and
+	// paaVegneAv). A sender without one gets 400 MissingSvarUtCredentialsException at create.
+	DPFAccounts map[string]dpf.Account
+	// DPFSvarInnUsers are the SvarInn users by receiving organisation (difi.move.fiks.inn.username and
+	// paaVegneAv); each is polled.
+	DPFSvarInnUsers map[string]dpf.BasicAuth
+	// DPFPollInterval is how often SvarInn is polled (difi.move.fiks.pollingrate, 15 min).
+	DPFPollInterval time.Duration
 
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration
@@ -132,6 +148,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.LookupCacheTTL, 5*time.Minute)
 	def(&c.DPOPollInterval, 15*time.Second)
 	def(&c.StatusPollInterval, time.Minute)
+	def(&c.DPFPollInterval, 15*time.Minute)
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 5 * time.Minute
 		if c.Fast {
@@ -139,7 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.LockExpiryInterval, 5*time.Second)
-	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval, &c.StatusPollInterval} {
+	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.DPFPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval, &c.StatusPollInterval} {
 		if *d < 10*time.Millisecond {
 			*d = 10 * time.Millisecond // no job needs to spin faster than this
 		}

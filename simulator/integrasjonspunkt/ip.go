@@ -14,6 +14,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/api"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpf"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpo"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
@@ -36,6 +37,7 @@ type Server struct {
 	webhooks *webhook.Dispatcher
 	inbound  *inbound.Service
 	poller   *dpo.Poller
+	svarInn  *dpf.Receiver
 	statuses *polling.Poller
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -95,6 +97,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		channels = append(channels, dpvCh)
 		enabled[wire.ServiceDPV] = true
 	}
+	var dpfCh *dpf.Channel
+	if cfg.DPFSvarUtURL != "" {
+		if tokens == nil {
+			st.Close()
+			return nil, fmt.Errorf("config: DPF needs Maskinporten (MaskinportenURL)")
+		}
+		dpfCh = dpf.New(dpf.Options{SvarUtURL: cfg.DPFSvarUtURL, SvarInnURL: cfg.DPFSvarInnURL, OrgNumber: cfg.OrgNumber,
+			Accounts: cfg.DPFAccounts, SvarInnUsers: cfg.DPFSvarInnUsers, Key: cfg.Key, Certificate: cfg.Certificate,
+			Tokens: tokens, HTTP: upstream, Info: reg.Info, DefaultTTL: cfg.DefaultTTL, Now: cfg.Now,
+			Logger: cfg.Logger.With("component", "dpf")})
+		channels = append(channels, dpfCh)
+		enabled[wire.ServiceDPF] = true
+	}
 	statusQueue := func(service string) bool {
 		return slices.Contains(cfg.StatusQueueIncludes, wire.ServiceIdentifier(service))
 	}
@@ -117,10 +132,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		StatusQueue: statusQueue, Logger: cfg.Logger.With("component", "delivery"), Now: cfg.Now,
 		OnStatus: s.onStatus,
 	})
+	pollers := map[wire.ServiceIdentifier]polling.StatusPoller{}
 	if dpvCh != nil {
-		s.statuses = polling.New(polling.Options{Store: st,
-			Pollers:  map[wire.ServiceIdentifier]polling.StatusPoller{wire.ServiceDPV: dpvCh.Poller()},
-			Interval: cfg.StatusPollInterval, StatusQueue: statusQueue, OnStatus: s.onStatus,
+		pollers[wire.ServiceDPV] = dpvCh.Poller()
+	}
+	if dpfCh != nil {
+		pollers[wire.ServiceDPF] = dpfCh.Poller()
+	}
+	if len(pollers) > 0 {
+		s.statuses = polling.New(polling.Options{Store: st, Pollers: pollers, Interval: cfg.StatusPollInterval, StatusQueue: statusQueue, OnStatus: s.onStatus,
 			Logger: cfg.Logger.With("component", "status-polling"), Now: cfg.Now})
 	}
 	s.inbound = inbound.New(inbound.Options{Store: st, DefaultTTL: cfg.DefaultTTL, StatusQueue: statusQueue,
@@ -128,10 +148,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if dpoCh != nil {
 		s.poller = dpo.NewPoller(dpoCh, s.inbound)
 	}
+	if dpfCh != nil && cfg.DPFSvarInnURL != "" {
+		s.svarInn = dpfCh.Receiver(s.inbound)
+	}
 	s.api, err = api.New(api.Options{
 		OrgNumber: cfg.OrgNumber, Store: st, Registry: reg, EnabledServices: enabled, DefaultTTL: cfg.DefaultTTL,
 		UploadLimits: cfg.UploadLimits, StatusQueue: statusQueue, OnSend: s.delivery.Wake,
-		OnStatus: s.webhooks.Publish, Webhooks: s.webhooks, LockTimeout: cfg.LockTimeout,
+		OnStatus: s.webhooks.Publish, Webhooks: s.webhooks, LockTimeout: cfg.LockTimeout, DPF: dpfChecker(dpfCh),
 		Logger: cfg.Logger.With("component", "api"), Now: cfg.Now,
 	})
 	if err != nil {
@@ -146,15 +169,27 @@ func (s *Server) onStatus(ev store.StatusEvent) {
 	s.api.CountStatus(ev)
 	s.webhooks.Publish(ev)
 	c := ev.Conversation
-	if s.cfg.GenerateArkivmeldingReceipts && ev.Status.Status == wire.StatusLevert && c.Direction == store.Outgoing &&
-		c.ServiceIdentifier == string(wire.ServiceDPV) && c.DocumentIdentifier == wire.StandardArkivmelding {
+	if !s.cfg.GenerateArkivmeldingReceipts || c.Direction != store.Outgoing || c.DocumentIdentifier != wire.StandardArkivmelding {
+		return
+	}
+	if ev.Status.Status == wire.StatusLevert && c.ServiceIdentifier == string(wire.ServiceDPV) ||
+		ev.Status.Status == wire.StatusLest && c.ServiceIdentifier == string(wire.ServiceDPF) {
 		s.synthesiseKvittering(c)
 	}
 }
 
+// dpfChecker is the API's create-time DPF check, nil when DPF is off.
+func dpfChecker(ch *dpf.Channel) api.DPFChecker {
+	if ch == nil {
+		return nil
+	}
+	return ch
+}
+
 // synthesiseKvittering queues an incoming arkivmelding_kvittering OK for a DPV arkivmelding that was
-// delivered, as the real IP's generate-arkivmelding-receipts does, so that an archive system gets the same
-// receipt whatever the channel. Like any incoming kvittering it gives the message LEST.
+// delivered or a DPF one that was read, as the real IP's generate-arkivmelding-receipts does, so that an
+// archive system gets the same receipt whatever the channel. Like any incoming kvittering it gives the
+// message LEST.
 func (s *Server) synthesiseKvittering(c store.Conversation) {
 	now := s.cfg.Now().In(wire.Oslo()).Truncate(time.Second)
 	created, expires := wire.NewOffsetDateTime(now), wire.NewOffsetDateTime(now.Add(s.cfg.DefaultTTL))
@@ -172,7 +207,7 @@ func (s *Server) synthesiseKvittering(c store.Conversation) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := s.inbound.Handle(ctx, sbd, nil, wire.ServiceDPV); err != nil {
+	if err := s.inbound.Handle(ctx, sbd, nil, wire.ParseServiceIdentifier(c.ServiceIdentifier)); err != nil {
 		s.cfg.Logger.Error("synthesise arkivmelding_kvittering", "message_id", c.MessageID, "err", err)
 	}
 }
@@ -191,6 +226,10 @@ func (s *Server) Start() {
 	if s.poller != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.poller.Run(ctx, s.cfg.DPOPollInterval) }()
+	}
+	if s.svarInn != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.svarInn.Run(ctx, s.cfg.DPFPollInterval) }()
 	}
 	if s.statuses != nil {
 		wg.Add(1)

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/google/uuid"
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
@@ -28,6 +29,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt"
+	dpfchannel "github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpf"
 	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 )
@@ -231,9 +233,20 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if slices.Contains(cfg.Services, DPF) {
 		pki := cfg.PKI
 		// PublicURL: download URLs name the DPF port even when the inject comes through the control port.
+		ipOrgs := []string{cfg.Population.Org(fixtures.RoleSender).Orgnr, cfg.Population.Org(fixtures.RoleReceiver).Orgnr}
+		if cfg.IPOrg != "" && !slices.Contains(ipOrgs, cfg.IPOrg) {
+			ipOrgs = append(ipOrgs, cfg.IPOrg)
+		}
+		integrations, users := map[string]string{}, map[string]dpf.SvarInnUser{}
+		for _, org := range ipOrgs {
+			a, u := SvarUtAccount(org), SvarInnUser(org)
+			integrations[a.IntegrasjonID] = a.IntegrasjonPassord
+			users[u.Username] = dpf.SvarInnUser{Password: u.Password, Orgnr: org}
+		}
 		opts := dpf.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Logger: cfg.Logger, PublicURL: st.urls[DPF],
+			Integrations: integrations, SvarInnUsers: users,
 			// The stack's integration points receive through SvarInn.
-			SvarInnOrgs:   []string{cfg.Population.Org(fixtures.RoleSender).Orgnr, cfg.Population.Org(fixtures.RoleReceiver).Orgnr},
+			SvarInnOrgs:   ipOrgs,
 			DefaultSender: cfg.Population.Org(fixtures.RoleDPF).Orgnr,
 			Credentials: func(orgnr string) (*rsa.PrivateKey, *x509.Certificate, bool) {
 				c, ok := pki.Get(orgnr)
@@ -324,6 +337,12 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		ipCfg.DPVCorrespondenceURL = st.urls[DPV] + "/correspondence/api/v1"
 		ipCfg.DPVTokenExchangeURL = st.urls[DPV] + "/authentication/api/v1/exchange/maskinporten"
 	}
+	if st.urls[DPF] != "" {
+		ipCfg.DPFSvarUtURL = st.urls[DPF]
+		ipCfg.DPFSvarInnURL = st.urls[DPF] + dpf.SvarInnBase
+		ipCfg.DPFAccounts = map[string]dpfchannel.Account{org: SvarUtAccount(org)}
+		ipCfg.DPFSvarInnUsers = map[string]dpfchannel.BasicAuth{org: SvarInnUser(org)}
+	}
 	if st.urls[DPO] != "" {
 		ipCfg.DPOBrokerURL = st.urls[DPO] + "/broker/api/v1"
 		ipCfg.DPOTokenExchangeURL = st.urls[DPO] + "/authentication/api/v1/exchange/maskinporten"
@@ -349,6 +368,22 @@ func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h htt
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	st.servers = append(st.servers, srv)
 	go func() { _ = srv.Serve(l) }()
+}
+
+// SvarUtAccount is the SvarUt REST account the stack gives an integration point's organisation: a
+// kontoId and IntegrasjonId derived from the organisation number, and a password the DPF simulator
+// checks.
+func SvarUtAccount(org string) dpfchannel.Account {
+	return dpfchannel.Account{
+		KontoID:            uuid.NewSHA1(uuid.NameSpaceOID, []byte("svarut-konto:"+org)).String(),
+		IntegrasjonID:      uuid.NewSHA1(uuid.NameSpaceOID, []byte("svarut-integrasjon:"+org)).String(),
+		IntegrasjonPassord: "integrasjonspassord-" + org,
+	}
+}
+
+// SvarInnUser is the SvarInn user the stack gives an integration point's organisation.
+func SvarInnUser(org string) dpfchannel.BasicAuth {
+	return dpfchannel.BasicAuth{Username: "svarinn-" + org, Password: "svarinnpassord-" + org}
 }
 
 // URL is the base URL of a running service, "" if it is not running.

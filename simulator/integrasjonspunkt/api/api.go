@@ -71,10 +71,21 @@ type Options struct {
 	// deletes an incoming message (difi.move.nextmove.status-services); nil means DPO and DPE. The
 	// status is put on the outbox and OnSend is called.
 	StatusServices []wire.ServiceIdentifier
+	// DPF checks DPF messages at create (spec ip-api §4.7 create rule 12): the sender needs SvarUt
+	// credentials and a forsendelseType must be one SvarUt knows. Nil when DPF is off.
+	DPF DPFChecker
 	// Webhooks pings push endpoints when subscriptions are created or their push endpoint changes, and
 	// is told of every change to the subscriptions (spec ip-api §8); pass the webhook.Dispatcher. Nil
 	// pings with a plain HTTP client (10 s timeout).
 	Webhooks Webhooks
+}
+
+// DPFChecker is what the create-time DPF rules ask of the DPF channel.
+type DPFChecker interface {
+	// HasAccount reports whether the sender organisation has SvarUt credentials.
+	HasAccount(org string) bool
+	// ForsendelseTyper are the forsendelsestyper SvarUt knows for the sender organisation.
+	ForsendelseTyper(ctx context.Context, org string) ([]string, error)
 }
 
 // API is the reference integration point's client-facing HTTP API (outgoing messages, capabilities,

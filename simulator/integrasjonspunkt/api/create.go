@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -420,9 +421,10 @@ func fillAddress(dst *wire.PostalAddress, src *wire.PostAddress) {
 }
 
 // validateCreate runs the real NextMoveValidator's create-time rules in its order (spec ip-api §4.7
-// create rules 6–10): messageId reuse, channel enabled, print addresses, standard fits the type. The
-// certificate (7), DPO message channel (11), DPF (12) and DPH (13) rules do not apply: the reference IP's
-// certificate is always valid, no message channel is configured, and DPF/DPH are not enabled.
+// create rules 6–10 and 12): messageId reuse, channel enabled, print addresses, standard fits the type,
+// DPF credentials and forsendelseType. The certificate (7), DPO message channel (11) and DPH (13) rules
+// do not apply: the reference IP's certificate is always valid, no message channel is configured, and
+// DPH is not enabled.
 func (a *API) validateCreate(ctx context.Context, p *prepared) error {
 	id := p.sbd.MessageID()
 	if _, err := a.opts.Store.Outgoing(ctx, id); err == nil {
@@ -449,6 +451,41 @@ func (a *API) validateCreate(ctx context.Context, p *prepared) error {
 	}
 	if std := p.sbd.Standard(); !strings.HasSuffix(std, "::"+string(p.typ)) {
 		return errMessageTypeDoesNotFit(p.typ, std)
+	}
+	if p.service == wire.ServiceDPF && a.opts.DPF != nil {
+		return a.validateDPF(ctx, p)
+	}
+	return nil
+}
+
+// validateDPF is create rule 12: the sender organisation (the part identifier of an on-behalf-of
+// sender) needs SvarUt credentials, and arkivmelding.dpf.forsendelseType, when given, must be one of
+// SvarUt's forsendelsestyper. Receipts are never sent to SvarUt and are not checked.
+func (a *API) validateDPF(ctx context.Context, p *prepared) error {
+	if p.typ.IsReceipt() {
+		return nil
+	}
+	snd, err := wire.ParseIdentifier(p.sbd.SenderIdentifier())
+	if err != nil {
+		return nil // the sender was checked before; nothing more to say here
+	}
+	org := snd.OrgID
+	if snd.PartID != "" {
+		org = snd.PartID
+	}
+	if !a.opts.DPF.HasAccount(org) {
+		return errMissingSvarUtCredentials(org)
+	}
+	am, ok := p.sbd.Message.(*wire.Arkivmelding)
+	if !ok || am.DPF == nil || strings.TrimSpace(am.DPF.ForsendelseType) == "" {
+		return nil
+	}
+	valid, err := a.opts.DPF.ForsendelseTyper(ctx, org)
+	if err != nil {
+		return errSvarUtUnavailable(err)
+	}
+	if !slices.Contains(valid, am.DPF.ForsendelseType) {
+		return errForsendelseTypeNotFound(am.DPF.ForsendelseType, valid)
 	}
 	return nil
 }

@@ -35,6 +35,8 @@ const (
 	exMessageNotFound              = exPrefix + "MessageNotFoundException"
 	exConversationNotFound         = exPrefix + "ConversationNotFoundException"
 	exIdentifierNotFound           = exPrefix + "IdentifierNotFoundException"
+	exForsendelseTypeNotFound      = exPrefix + "ForsendelseTypeNotFoundException"
+	exMissingSvarUtCredentials     = exPrefix + "MissingSvarUtCredentialsException"
 
 	exNotReadable           = "org.springframework.http.converter.HttpMessageNotReadableException"
 	exMethodArgNotValid     = "org.springframework.web.bind.MethodArgumentNotValidException"
@@ -156,6 +158,24 @@ func errReceiverDoesNotAcceptProcess(process, description string) *apiError {
 	e := newError(http.StatusBadRequest, exReceiverDoesNotAcceptProcess, "Receiver do not accept the document process "+process)
 	e.description = description
 	return e
+}
+
+// errForsendelseTypeNotFound is 400 ForsendelseTypeNotFoundException: arkivmelding.dpf.forsendelseType is
+// not one SvarUt knows for the sender (the valid ones as Java prints a list).
+func errForsendelseTypeNotFound(typ string, valid []string) *apiError {
+	return newError(http.StatusBadRequest, exForsendelseTypeNotFound,
+		fmt.Sprintf("Found forsendelseType %s, but valid types are [%s]", typ, strings.Join(valid, ", ")))
+}
+
+// errMissingSvarUtCredentials is 400 MissingSvarUtCredentialsException: no SvarUt account for the sender.
+func errMissingSvarUtCredentials(org string) *apiError {
+	return newError(http.StatusBadRequest, exMissingSvarUtCredentials, "SvarUt credentials not configured for orgnr "+org)
+}
+
+// errSvarUtUnavailable is the answer when SvarUt cannot be asked for its forsendelsestyper: a 503 naming
+// it (the real IP answers 500).
+func errSvarUtUnavailable(err error) *apiError {
+	return newError(http.StatusServiceUnavailable, exResourceAccess, "KS SvarUt is unavailable: "+err.Error()).withCause(err)
 }
 
 // errMissingAddressInformation is 400 MissingAddressInformationException (no messages.properties entry).

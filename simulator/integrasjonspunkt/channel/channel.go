@@ -21,6 +21,9 @@ type Message struct {
 	Open  func(store.File) (io.ReadCloser, error)
 	// Record is the receiver's service record that chose this channel (certificate, resource, …).
 	Record wire.ServiceRecord
+	// Attempt counts the delivery attempts of the message, this one included (1 for the first). A later
+	// attempt may find that an earlier one reached the upstream although its answer was lost.
+	Attempt int
 }
 
 // Result is what a successful send tells the delivery engine.

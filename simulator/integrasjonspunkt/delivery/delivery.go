@@ -258,7 +258,7 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		return
 	}
 	start := d.opts.Now()
-	res, err := ch.Send(actx, channel.Message{SBD: sbd, Files: m.Files, Open: d.opts.Store.OpenFile, Record: rec})
+	res, err := ch.Send(actx, channel.Message{SBD: sbd, Files: m.Files, Open: d.opts.Store.OpenFile, Record: rec, Attempt: j.Attempt})
 	if err != nil {
 		if p, ok := channel.AsPermanent(err); ok {
 			log.Warn("delivery failed for good", "service", rec.Service.Identifier, "err", err)
