@@ -45,7 +45,7 @@
 //     500 when no certificate is known. A corrupt forsendelse answers 200 with bytes that do not decrypt.
 //   - POST /kvitterMottak/forsendelse/{id} → 200, removed from the list (idempotent). If the forsendelse
 //     came through SvarUt, the SvarUt forsendelse becomes LEST.
-//   - POST /mottakFeilet/forsendelse/{id} → 200, recorded (stays listed).
+//   - POST /mottakFeilet/forsendelse/{id} → 200, recorded; with {"permanent": true} it is no longer listed.
 //
 // Routing: a SvarUt forsendelse to an org in Options.SvarInnOrgs (decrypted with Options.Key) is copied,
 // with a new id, into that org's SvarInn queue; the admin view links both ways (forwardedTo/From).

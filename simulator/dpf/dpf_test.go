@@ -360,4 +360,9 @@ func TestCloseStopsTimersAndMottakFeilet(t *testing.T) {
 	if mv.Status != dpf.StatusMottakFeilet || !strings.Contains(string(mv.MottakFeilet), "kaputt") {
 		t.Fatalf("%+v", mv)
 	}
+	list, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/tjenester/svarinn/mottaker/hentNyeForsendelser", nil)
+	list.SetBasicAuth(ipOrg, "x")
+	if a := e.do(list); a.status != 200 || strings.Contains(string(a.body), res.ID) {
+		t.Fatalf("a permanently failed forsendelse is still listed: %d %s", a.status, a.body)
+	}
 }

@@ -45,7 +45,7 @@ func (s *Server) hentNye(r *http.Request, org string) admin.Response {
 	defer s.mu.Unlock()
 	out := []SvarInnForsendelse{}
 	for _, f := range s.order {
-		if f.kind == "svarinn" && f.receiver == org && !f.acked {
+		if f.kind == "svarinn" && f.receiver == org && !f.acked && !f.failedForGood {
 			out = append(out, s.svarInnView(r, f))
 		}
 	}
@@ -141,6 +141,12 @@ func (s *Server) mottakFeilet(r *http.Request, org string) admin.Response {
 	}
 	if json.Valid(body) {
 		f.feilet = body
+		var b struct {
+			Permanent bool `json:"permanent"`
+		}
+		if json.Unmarshal(body, &b) == nil && b.Permanent {
+			f.failedForGood = true // SvarUt does not offer it to the mottakersystem again
+		}
 	} else {
 		f.feilet, _ = json.Marshal(string(body))
 	}

@@ -81,6 +81,7 @@ type forsendelse struct {
 	acked         bool
 	ackedAt       time.Time
 	feilet        json.RawMessage
+	failedForGood bool // mottakFeilet with permanent=true: no longer listed
 	corrupt       bool
 	injected      bool
 	downloads     int
