@@ -18,13 +18,14 @@ func registerDPVSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the DPV simulator deletes the message$`, func(ctx context.Context) error { return dpvAction(ctx, http.MethodDelete, "") })
 	sc.Step(`^the DPV simulator rejects uploads with (\d+) "([^"]*)"$`, dpvRejects)
 	sc.Step(`^the DPV simulator holds the message for the resource "([^"]*)", marked confidential$`, dpvConfidential)
-	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" with the DPV settings:$`, createWithDPVSettings)
+	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" with the (DPV|DPF) settings:$`, createWithSettings)
 	sc.Step(`^the DPV simulator processes the next upload but loses the answer$`, dpvLosesAnswer)
 	sc.Step(`^the DPV simulator holds the message once$`, dpvHoldsOnce)
 	sc.Step(`^the DPV simulator notified by "([^"]*)" with "([^"]*)" and (no reminder|a reminder)$`, dpvNotified)
 }
 
-func createWithDPVSettings(ctx context.Context, mt, receiver string, doc *godog.DocString) error {
+// createWithSettings creates a message whose payload carries the channel settings object (dpv or dpf).
+func createWithSettings(ctx context.Context, mt, receiver, channel string, doc *godog.DocString) error {
 	w := getWorld(ctx)
 	m, err := w.sbdJSON(mt, receiver)
 	if err != nil {
@@ -32,13 +33,13 @@ func createWithDPVSettings(ctx context.Context, mt, receiver string, doc *godog.
 	}
 	var settings map[string]any
 	if err := json.Unmarshal([]byte(doc.Content), &settings); err != nil {
-		return fmt.Errorf("DPV settings JSON: %w", err)
+		return fmt.Errorf("%s settings JSON: %w", channel, err)
 	}
 	payload, ok := m[mt].(map[string]any)
 	if !ok {
-		return fmt.Errorf("no %s payload to put DPV settings in", mt)
+		return fmt.Errorf("no %s payload to put %s settings in", mt, channel)
 	}
-	payload["dpv"] = settings
+	payload[strings.ToLower(channel)] = settings
 	b, _ := json.Marshal(m)
 	return w.postSBD(ctx, b)
 }

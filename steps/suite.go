@@ -23,6 +23,9 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 			if cfg.DPVURL != "" {
 				services = append(services, "dpv")
 			}
+			if cfg.DPFURL != "" {
+				services = append(services, "dpf")
+			}
 			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {
 					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
@@ -40,7 +43,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 					_ = w.admin("sr").Reset(ctx)
 					continue
 				}
-				if svc == "dpo" || svc == "dpv" { // faults and behaviours alike
+				if svc == "dpo" || svc == "dpv" || svc == "dpf" { // faults and behaviours alike
 					_ = w.admin(svc).Reset(ctx)
 					continue
 				}
@@ -68,6 +71,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerInboundSteps(sc)
 		registerCounterpartSteps(sc)
 		registerDPVSteps(sc)
+		registerDPFSteps(sc)
 	}
 }
 

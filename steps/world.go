@@ -29,6 +29,8 @@ type Config struct {
 	IPURL  string
 	DPOURL string
 	DPVURL string
+	// DPFURL is the DPF (SvarUt and SvarInn) simulator.
+	DPFURL string
 	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
 	IP2URL string
 	// Population and PKI are the test data the services were started with.
@@ -58,6 +60,8 @@ func (c Config) serviceURL(name string) (string, error) {
 		return c.DPOURL, nil
 	case "dpv", "DPV simulator":
 		return c.DPVURL, nil
+	case "dpf", "DPF simulator":
+		return c.DPFURL, nil
 	}
 	return "", fmt.Errorf("unknown service %q (known: sr, maskinporten)", name)
 }
@@ -75,6 +79,8 @@ func serviceName(name string) string {
 		return "dpo"
 	case "DPV simulator":
 		return "dpv"
+	case "DPF simulator":
+		return "dpf"
 	}
 	return name
 }
@@ -122,7 +128,8 @@ var placeholder = regexp.MustCompile(`\{([a-z-]+)(?::([a-z0-9-]+))?\}`)
 
 // expand replaces placeholders with test-population values: {org:<role>} and {orgnr:<role>} (the
 // organisation number), {citizen:<role>} (the fødselsnummer), {unknown-org}, {unknown-fnr},
-// {invalid-fnr}, {d-number}.
+// {invalid-fnr}, {d-number}, {message-id} (the scenario's message) and the values earlier steps kept
+// ({sender-ref}, {receiver-ref}, …).
 func (w *world) expand(s string) (string, error) {
 	var err error
 	p := w.cfg.Population
@@ -146,6 +153,10 @@ func (w *world) expand(s string) (string, error) {
 			return p.InvalidFnr
 		case "d-number":
 			return p.DNumber
+		case "message-id":
+			if w.out != nil && w.out.messageID != "" {
+				return w.out.messageID
+			}
 		}
 		if v, ok := w.resolved[g[1]]; ok {
 			return v

@@ -1,0 +1,21 @@
+Feature: Receiving over DPF (KS SvarInn)
+  What municipalities send through SvarUt to an organisation that receives with its integration point
+  waits in SvarInn. The integration point polls SvarInn, downloads each forsendelse (a ZIP of its files,
+  CMS-encrypted for the organisation), turns it into an incoming arkivmelding with a generated
+  arkivmelding.xml, and acknowledges it (kvitterMottak) once it is on the incoming queue. One forsendelse
+  that cannot be read does not hold back the others (spec upstreams §6.5; certification §4.4).
+
+  Scenario: a forsendelse from a municipality is received, peeked, popped and deleted
+    Given SvarInn holds a forsendelse "Vedtak i byggesak" with the files "vedtak.pdf, situasjonskart.pdf" from "{org:dpf}" for organisation A
+    Then archive system A finds the injected message when it peeks
+    And SvarInn shows the forsendelse acknowledged
+    And archive system A pops the injected message and finds an arkivmelding.xml titled "Vedtak i byggesak" naming "vedtak.pdf, situasjonskart.pdf" from "{org:dpf}"
+    When archive system A deletes the injected message
+    Then the injected message's statuses at A become "OPPRETTET, INNKOMMENDE_MOTTATT, INNKOMMENDE_LEVERT"
+
+  Scenario: a corrupt forsendelse next to a good one
+    Given SvarInn holds a corrupt forsendelse from "{org:dpf}" for organisation A
+    And SvarInn holds a forsendelse "Svar på søknad" with the files "svar.pdf" from "{org:dpf}" for organisation A
+    Then archive system A finds the injected message when it peeks
+    And SvarInn shows the forsendelse acknowledged
+    And SvarInn shows the corrupt forsendelse reported as failed, not acknowledged
