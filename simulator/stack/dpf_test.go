@@ -27,15 +27,23 @@ func TestDPFSvarInnThroughStack(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	user := stack.SvarInnUser(orgnr)
 	get := func(url string) *http.Response {
 		t.Helper()
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		req.SetBasicAuth(orgnr, "any")
+		req.SetBasicAuth(user.Username, user.Password)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return resp
+	}
+	wrong, _ := http.NewRequestWithContext(ctx, http.MethodGet, st.URL(stack.DPF)+dpf.SvarInnListPath, nil)
+	wrong.SetBasicAuth(user.Username, "wrong")
+	if resp, err := http.DefaultClient.Do(wrong); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("SvarInn with a wrong password: %v %v, want 401", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	resp := get(st.URL(stack.DPF) + dpf.SvarInnListPath)
 	var list []struct {
