@@ -1,7 +1,9 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -302,5 +304,67 @@ func TestPrintDefaults(t *testing.T) {
 	}
 	if got.Utskriftsfarge != wire.PrintColorSortHvit || got.Posttype != wire.PostalCategoryBOekonomi {
 		t.Errorf("print options = %q %q", got.Utskriftsfarge, got.Posttype)
+	}
+}
+
+// fakeDPF answers the create-time DPF rules: an account for accountOrg only, and types (or err).
+type fakeDPF struct {
+	accountOrg string
+	types      []string
+	err        error
+	asked      []string
+}
+
+func (f *fakeDPF) HasAccount(org string) bool { return org == f.accountOrg }
+
+func (f *fakeDPF) ForsendelseTyper(_ context.Context, org string) ([]string, error) {
+	f.asked = append(f.asked, org)
+	return f.types, f.err
+}
+
+func TestCreateDPFRules(t *testing.T) {
+	t.Parallel()
+	withType := func(typ string) func(*wire.StandardBusinessDocument) {
+		return func(sbd *wire.StandardBusinessDocument) {
+			sbd.Message.(*wire.Arkivmelding).DPF = &wire.DPFSettings{ForsendelseType: typ}
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		dpf       *fakeDPF
+		mod       func(*wire.StandardBusinessDocument)
+		status    int
+		exception string
+		message   string
+	}{
+		{name: "no SvarUt account for the sender", dpf: &fakeDPF{accountOrg: "999999999"}, status: 400,
+			exception: "no.difi.meldingsutveksling.exceptions.MissingSvarUtCredentialsException",
+			message:   "SvarUt credentials not configured for orgnr " + ownOrg},
+		{name: "a forsendelse type SvarUt does not know", dpf: &fakeDPF{accountOrg: ownOrg, types: []string{"Byggesøknad", "Plansak"}},
+			mod: withType("Ukjent"), status: 400, exception: "no.difi.meldingsutveksling.exceptions.ForsendelseTypeNotFoundException",
+			message: "Found forsendelseType Ukjent, but valid types are [Byggesøknad, Plansak]"},
+		{name: "SvarUt cannot be asked", dpf: &fakeDPF{accountOrg: ownOrg, err: errors.New("connection refused")},
+			mod: withType("Byggesøknad"), status: 503, exception: "org.springframework.web.client.ResourceAccessException",
+			message: "KS SvarUt is unavailable: connection refused"},
+		{name: "a known forsendelse type", dpf: &fakeDPF{accountOrg: ownOrg, types: []string{"Byggesøknad"}},
+			mod: withType("Byggesøknad"), status: 200},
+		{name: "no forsendelse type asks SvarUt nothing", dpf: &fakeDPF{accountOrg: ownOrg, err: errors.New("not asked")}, status: 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, enable(wire.ServiceDPF), func(o *Options) { o.DPF = tc.dpf })
+			sbd := sbdFor(t, wire.TypeArkivmelding, dpfOrg)
+			if tc.mod != nil {
+				tc.mod(sbd)
+			}
+			r := e.create(sbd)
+			if tc.status == 200 {
+				if r.status != 200 {
+					t.Fatalf("create answered %d: %s", r.status, r.body)
+				}
+				return
+			}
+			expectError(t, r, tc.status, tc.exception, tc.message)
+		})
 	}
 }

@@ -65,6 +65,8 @@
 //     shows this build, without git details. /manage/prometheus exposes efm_ip_* metrics of its own, not
 //     Micrometer's.
 //   - No HTTP Basic authentication, no ?trace= stack traces, no InvalidCertificateException (the reference
-//     IP's certificate is always valid), no DPO message-channel check (none is configured), no DPF, DPE
-//     or DPH specifics beyond the upload title and content-type rules (those channels are not enabled).
+//     IP's certificate is always valid), no DPO message-channel check (none is configured), no DPE or
+//     DPH specifics beyond the upload title and content-type rules (those channels are not enabled).
+//   - DPF create rule 12 (Options.DPF): SvarUt unreachable when the forsendelseType is checked is 503 with
+//     ResourceAccessException "KS SvarUt is unavailable: …" (the real IP: 500).
 package api
