@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
+	"time"
 
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
 	"github.com/efm-harness/efm-harness/simulator/wire"
@@ -66,4 +69,32 @@ func AsPermanent(err error) (*PermanentError, bool) {
 	var p *PermanentError
 	ok := errors.As(err, &p)
 	return p, ok
+}
+
+// PollEvery runs poll at once and then with a fixed delay of interval after each round, until ctx ends
+// (the real IP's @Scheduled fixedDelay pollers). A failed round is logged as what failed; the next round
+// tries again.
+func PollEvery(ctx context.Context, interval time.Duration, log *slog.Logger, what string, poll func(context.Context) (int, error)) {
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := poll(ctx); err != nil && ctx.Err() == nil {
+			log.Warn(what+" failed; trying again next round", "err", err)
+		}
+		t.Reset(interval)
+	}
+}
+
+// Truncate is an upstream's answer trimmed to 500 characters, for error texts.
+func Truncate(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
 }

@@ -250,7 +250,7 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(raw, &resp); err != nil || resp.ID == "" {
-		return channel.Result{}, fmt.Errorf("SvarUt answered the forsendelse without an id: %s", truncate(raw))
+		return channel.Result{}, fmt.Errorf("SvarUt answered the forsendelse without an id: %s", channel.Truncate(raw))
 	}
 	sent.ExternalReference = resp.ID
 	return sent, nil
@@ -672,13 +672,5 @@ func svarUtMessage(raw []byte) string {
 	if json.Unmarshal(raw, &e) == nil && e.Message != "" {
 		return e.Message
 	}
-	return truncate(raw)
-}
-
-func truncate(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 500 {
-		s = s[:500] + "…"
-	}
-	return s
+	return channel.Truncate(raw)
 }

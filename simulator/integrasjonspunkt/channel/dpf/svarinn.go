@@ -127,19 +127,7 @@ func (c *Channel) Receiver(h Handler) *Receiver {
 // Run polls at once and then with a fixed delay of interval after each round (the real IP: 15 min)
 // until ctx ends.
 func (r *Receiver) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := r.Poll(ctx); err != nil && ctx.Err() == nil {
-			r.log.Warn("SvarInn poll failed; trying again next round", "err", err)
-		}
-		t.Reset(interval)
-	}
+	channel.PollEvery(ctx, interval, r.log, "SvarInn poll", r.Poll)
 }
 
 // Poll makes one round for every organisation with a SvarInn user: list the new forsendelser, and take

@@ -79,19 +79,7 @@ type transferOverview struct {
 // Run polls at once and then with a fixed delay of interval after each round (the real IP: 15 s) until
 // ctx ends. Failures are logged; the next round tries again.
 func (p *Poller) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTimer(0)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		if _, err := p.Poll(ctx); err != nil && ctx.Err() == nil {
-			p.log.Warn("DPO poll failed; trying again next round", "err", err)
-		}
-		t.Reset(interval)
-	}
+	channel.PollEvery(ctx, interval, p.log, "DPO poll", p.Poll)
 }
 
 // Poll makes one round for the own organisation and every reportee: list the published transfers this

@@ -165,7 +165,7 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 		} `json:"correspondences"`
 	}
 	if err := json.Unmarshal(raw, &resp); err != nil || len(resp.Correspondences) == 0 || resp.Correspondences[0].CorrespondenceID == "" {
-		return channel.Result{}, fmt.Errorf("correspondence upload answered without a correspondenceId: %s", truncate(raw))
+		return channel.Result{}, fmt.Errorf("correspondence upload answered without a correspondenceId: %s", channel.Truncate(raw))
 	}
 	return channel.Result{ExternalReference: resp.Correspondences[0].CorrespondenceID, Pollable: true}, nil
 }
@@ -518,17 +518,9 @@ func (c *Channel) do(ctx context.Context, method, u, contentType string, body []
 		case s == http.StatusUnauthorized || s == http.StatusForbidden:
 			return raw, s, channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, u, s), string(raw))
 		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-			return raw, s, fmt.Errorf("%s %s answered %d: %s", method, u, s, truncate(raw))
+			return raw, s, fmt.Errorf("%s %s answered %d: %s", method, u, s, channel.Truncate(raw))
 		default:
-			return raw, s, channel.Permanent(fmt.Errorf("%s %s answered %d: %s", method, u, s, truncate(raw)), string(raw))
+			return raw, s, channel.Permanent(fmt.Errorf("%s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
 		}
 	}
-}
-
-func truncate(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 500 {
-		s = s[:500] + "…"
-	}
-	return s
 }
