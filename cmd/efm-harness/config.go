@@ -29,7 +29,9 @@ type upConfig struct {
 	DataDir     string
 	IPs         int
 	LockTimeout time.Duration
-	Receipts    bool
+	// SvarInnInterval is how often the integration points poll SvarInn.
+	SvarInnInterval time.Duration
+	Receipts        bool
 }
 
 // env reads EFM_<NAME>, so that every flag has an environment fallback.
@@ -114,8 +116,10 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 		"reference integration points to start: 1, or 2 for a second one (ip2, port-base+5) as the receiving organisation (EFM_IPS)")
 	fs.DurationVar(&cfg.LockTimeout, "lock-timeout", mustD(e.duration("LOCK_TIMEOUT", 0)),
 		"how long a peek locks an incoming message; 0 means 5m, or 1m with --fast (EFM_LOCK_TIMEOUT)")
+	fs.DurationVar(&cfg.SvarInnInterval, "svarinn-interval", mustD(e.duration("SVARINN_INTERVAL", 0)),
+		"how often the integration points fetch from SvarInn; 0 means 15s as the real IP's dev profile (its base default is 15m), or 0.9s with --fast (EFM_SVARINN_INTERVAL)")
 	fs.BoolVar(&cfg.Receipts, "generate-arkivmelding-receipts", mustB(e.boolean("GENERATE_ARKIVMELDING_RECEIPTS", false)),
-		"synthesise an incoming arkivmelding_kvittering OK when a DPV arkivmelding is delivered, as the real IP's base profile does (EFM_GENERATE_ARKIVMELDING_RECEIPTS)")
+		"synthesise an incoming arkivmelding_kvittering OK when a DPV arkivmelding is delivered or a DPF one read, as the real IP's base profile does (EFM_GENERATE_ARKIVMELDING_RECEIPTS)")
 	fs.StringVar(&cfg.DataDir, "data-dir", e.str("DATA_DIR", "efm-data"),
 		"where the reference integration point keeps its database and files; empty uses a temporary directory (EFM_DATA_DIR)")
 	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")

@@ -83,7 +83,8 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
 	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth,
-		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts}
+		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts,
+		SvarInnInterval: cfg.SvarInnInterval}
 	if !cfg.Quiet {
 		sc.Logger = logger
 	}

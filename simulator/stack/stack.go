@@ -97,6 +97,9 @@ type Config struct {
 	// LockTimeout is how long a peek locks an incoming message at the integration points (5 min; 1 min
 	// with Fast).
 	LockTimeout time.Duration
+	// SvarInnInterval is how often the integration points poll SvarInn: 15 s when 0 (the real IP's dev
+	// profile; its base default, 15 min, is too slow to wait for at a desk), 0.9 s with Fast.
+	SvarInnInterval time.Duration
 	// GenerateArkivmeldingReceipts makes the integration points synthesise an incoming
 	// arkivmelding_kvittering OK when a DPV arkivmelding is delivered (the real IP's base-profile default).
 	GenerateArkivmeldingReceipts bool
@@ -330,7 +333,7 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
 		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
-		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout,
+		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout, DPFPollInterval: cfg.SvarInnInterval,
 		GenerateArkivmeldingReceipts: cfg.GenerateArkivmeldingReceipts,
 	}
 	if st.urls[DPV] != "" {
@@ -338,6 +341,9 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		ipCfg.DPVTokenExchangeURL = st.urls[DPV] + "/authentication/api/v1/exchange/maskinporten"
 	}
 	if st.urls[DPF] != "" {
+		if ipCfg.DPFPollInterval == 0 && !cfg.Fast {
+			ipCfg.DPFPollInterval = 15 * time.Second
+		}
 		ipCfg.DPFSvarUtURL = st.urls[DPF]
 		ipCfg.DPFSvarInnURL = st.urls[DPF] + dpf.SvarInnBase
 		ipCfg.DPFAccounts = map[string]dpfchannel.Account{org: SvarUtAccount(org)}
