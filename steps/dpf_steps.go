@@ -27,6 +27,7 @@ func registerDPFSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^SvarInn holds (a corrupt forsendelse|a forsendelse "([^"]*)" with the files "([^"]*)") from "([^"]*)" for organisation ([AB])$`, svarInnInject)
 	sc.Step(`^archive system ([AB]) pops the injected message and finds an arkivmelding\.xml titled "([^"]*)" naming "([^"]*)" from "([^"]*)"$`, popsSvarInnMessage)
 	sc.Step(`^SvarInn shows the (forsendelse|corrupt forsendelse) (acknowledged|reported as failed, not acknowledged)$`, svarInnShows)
+	sc.Step(`^SvarUt received no forsendelse$`, svarUtReceivedNothing)
 }
 
 // createWithRefs creates an arkivmelding with sikkerhetsnivaa and new SenderRef and ReceiverRef scopes,
@@ -290,4 +291,22 @@ func svarInnShows(ctx context.Context, which, state string) error {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// svarUtReceivedNothing checks that nothing was sent through SvarUt (SvarInn's own forsendelser aside).
+func svarUtReceivedNothing(ctx context.Context) error {
+	w := getWorld(ctx)
+	var list struct {
+		Forsendelser []struct {
+			ID         string `json:"id"`
+			EksternRef string `json:"eksternReferanse"`
+		} `json:"forsendelser"`
+	}
+	if err := w.admin("dpf").Do(ctx, http.MethodGet, "/messages?kind=svarut", nil, &list); err != nil {
+		return err
+	}
+	if len(list.Forsendelser) > 0 {
+		return fmt.Errorf("SvarUt received %d forsendelser, the first with eksternReferanse %s", len(list.Forsendelser), list.Forsendelser[0].EksternRef)
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ func registerInboundSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^archive system ([AB]) deletes the (message|kvittering|injected message)$`, deletesIncoming)
 	sc.Step(`^archive system ([AB]) pops the (message) without peeking first$`, popsWithoutLock)
 	sc.Step(`^archive system B answers the message with an arkivmelding_kvittering "([^"]*)"$`, answersWithKvittering)
+	sc.Step(`^archive system ([AB]) answers the injected message with an arkivmelding_kvittering "([^"]*)" to "([^"]*)"$`, answersInjectedWithKvittering)
 	sc.Step(`^the (message|kvittering|injected message)'s statuses at ([AB]) become "([^"]*)"$`, statusesAtBecome)
 	sc.Step(`^I wait (\d+) ms$`, waitMillis)
 	sc.Step(`^a webhook endpoint(?: that fails the first (\d+) deliveries)? is subscribed at A with the filter "([^"]*)"$`, subscribeWebhook)
@@ -294,11 +295,28 @@ func deletesIncoming(ctx context.Context, p, what string) error {
 // answersWithKvittering makes B post an arkivmelding_kvittering for A's message back to A (spec ip-api §7.7).
 func answersWithKvittering(ctx context.Context, receiptType string) error {
 	w := getWorld(ctx)
-	base, err := w.party("B")
+	orgA, err := w.orgOf(ctx, "A")
 	if err != nil {
 		return err
 	}
-	orgA, err := w.orgOf(ctx, "A")
+	return w.postKvittering(ctx, "B", orgA, w.out.messageID, receiptType)
+}
+
+// answersInjectedWithKvittering answers the injected message at p with a kvittering to the organisation
+// that sent it.
+func answersInjectedWithKvittering(ctx context.Context, p, receiptType, to string) error {
+	w := getWorld(ctx)
+	org, err := w.expand(to)
+	if err != nil {
+		return err
+	}
+	return w.postKvittering(ctx, p, org, w.inbound().injectedID, receiptType)
+}
+
+// postKvittering creates and sends, at integration point p, an arkivmelding_kvittering to org for the
+// message relatedTo, and keeps its messageId as the scenario's kvittering.
+func (w *world) postKvittering(ctx context.Context, p, org, relatedTo, receiptType string) error {
+	base, err := w.party(p)
 	if err != nil {
 		return err
 	}
@@ -307,13 +325,13 @@ func answersWithKvittering(ctx context.Context, receiptType string) error {
 	  "documentIdentification": {"standard": "%s", "type": "arkivmelding_kvittering", "typeVersion": "2.0"},
 	  "businessScope": {"scope": [{"type": "ConversationId", "identifier": "%s"}]}},
 	 "arkivmelding_kvittering": {"receiptType": %q, "relatedToMessageId": %q, "messages": [{"code": "Recno", "text": "315890"}]}}`,
-		orgA, wire.StandardArkivmeldingKvittering, wire.ProcessArkivmeldingResponse, receiptType, w.out.messageID)
+		org, wire.StandardArkivmeldingKvittering, wire.ProcessArkivmeldingResponse, receiptType, relatedTo)
 	r, err := w.do(ctx, http.MethodPost, base+"/api/messages/out", http.Header{"Content-Type": {"application/json"}}, strings.NewReader(body))
 	if err != nil {
 		return err
 	}
 	if r.Status != http.StatusOK {
-		return fmt.Errorf("the kvittering from B: create answered %d: %.400s", r.Status, r.Body)
+		return fmt.Errorf("the kvittering from %s: create answered %d: %.400s", p, r.Status, r.Body)
 	}
 	var sbd wire.StandardBusinessDocument
 	if err := json.Unmarshal(r.Body, &sbd); err != nil {
@@ -325,7 +343,7 @@ func answersWithKvittering(ctx context.Context, receiptType string) error {
 		return err
 	}
 	if r.Status != http.StatusOK {
-		return fmt.Errorf("the kvittering from B: send answered %d: %.400s", r.Status, r.Body)
+		return fmt.Errorf("the kvittering from %s: send answered %d: %.400s", p, r.Status, r.Body)
 	}
 	return nil
 }

@@ -19,3 +19,10 @@ Feature: Receiving over DPF (KS SvarInn)
     Then archive system A finds the injected message when it peeks
     And SvarInn shows the forsendelse acknowledged
     And SvarInn shows the corrupt forsendelse reported as failed, not acknowledged
+
+  Scenario: the archive system's kvittering for a SvarInn message never goes to SvarUt
+    Given SvarInn holds a forsendelse "Vedtak" with the files "vedtak.pdf" from "{org:dpf}" for organisation A
+    And archive system A finds the injected message when it peeks
+    When archive system A answers the injected message with an arkivmelding_kvittering "OK" to "{orgnr:dpf}"
+    Then the kvittering's statuses at A become "OPPRETTET, SENDT, LEVERT, LEST"
+    And SvarUt received no forsendelse
