@@ -25,7 +25,8 @@ func registerDPFSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the DPF simulator marks the forsendelse read$`, dpfMarkRead)
 	sc.Step(`^the DPF simulator rejects forsendelser with (\d+) "([^"]*)"$`, dpfRejects)
 	sc.Step(`^SvarInn holds (a corrupt forsendelse|a forsendelse "([^"]*)" with the files "([^"]*)") from "([^"]*)" for organisation ([AB])$`, svarInnInject)
-	sc.Step(`^archive system ([AB]) pops the injected message and finds an arkivmelding\.xml titled "([^"]*)" naming "([^"]*)" from "([^"]*)"$`, popsSvarInnMessage)
+	sc.Step(`^archive system ([AB]) pops the injected message and finds an arkivmelding\.xml titled "([^"]*)" naming "([^"]*)" with the avsender "([^"]*)"$`, popsSvarInnMessage)
+	sc.Step(`^archive system ([AB]) finds a DPF message from ([AB]) when it peeks$`, findsDPFMessageFrom)
 	sc.Step(`^SvarInn shows the (forsendelse|corrupt forsendelse) (acknowledged|reported as failed, not acknowledged)$`, svarInnShows)
 	sc.Step(`^SvarUt received no forsendelse$`, svarUtReceivedNothing)
 }
@@ -195,14 +196,14 @@ func svarInnInject(ctx context.Context, what, title, files, from, p string) erro
 }
 
 // popsSvarInnMessage pops the injected message at p and checks its generated arkivmelding.xml: title,
-// the files it names (and that the ASiC-E holds them) and the avsender.
-func popsSvarInnMessage(ctx context.Context, p, title, names, from string) error {
+// the files it names (and that the ASiC-E holds them) and the avsender's name.
+func popsSvarInnMessage(ctx context.Context, p, title, names, avsenderName string) error {
 	w := getWorld(ctx)
 	base, err := w.party(p)
 	if err != nil {
 		return err
 	}
-	sender, err := w.expand(from)
+	avsenderName, err = w.expand(avsenderName)
 	if err != nil {
 		return err
 	}
@@ -251,8 +252,8 @@ func popsSvarInnMessage(ctx context.Context, p, title, names, from string) error
 		return fmt.Errorf("arkivmelding.xml has title %q and meldingId %s, want %q and %s", jp.OffentligTittel, am.MeldingID, title, id)
 	}
 	avsender, ok := jp.Part(wire.KorrespondansepartAvsender)
-	if !ok || avsender.KorrespondansepartNavn != "Kommunen "+sender {
-		return fmt.Errorf("arkivmelding.xml avsender %+v, want Kommunen %s", avsender, sender)
+	if !ok || avsender.KorrespondansepartNavn != avsenderName {
+		return fmt.Errorf("arkivmelding.xml avsender %+v, want %s", avsender, avsenderName)
 	}
 	return nil
 }
@@ -309,4 +310,43 @@ func svarUtReceivedNothing(ctx context.Context) error {
 		return fmt.Errorf("SvarUt received %d forsendelser, the first with eksternReferanse %s", len(list.Forsendelser), list.Forsendelser[0].EksternRef)
 	}
 	return nil
+}
+
+// findsDPFMessageFrom peeks at p's DPF messages until one from the organisation of integration point
+// from arrives (its messageId is SvarInn's id, not the sender's), and keeps it as the injected message.
+func findsDPFMessageFrom(ctx context.Context, p, from string) error {
+	w := getWorld(ctx)
+	base, err := w.party(p)
+	if err != nil {
+		return err
+	}
+	org, err := w.orgOf(ctx, from)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(w.cfg.timeout())
+	for {
+		r, err := w.do(ctx, http.MethodGet, base+"/api/messages/in/peek?serviceIdentifier=DPF", nil, nil)
+		if err != nil {
+			return err
+		}
+		if r.Status == http.StatusOK {
+			var sbd wire.StandardBusinessDocument
+			if err := json.Unmarshal(r.Body, &sbd); err != nil {
+				return fmt.Errorf("peek answered 200 without an SBD: %w", err)
+			}
+			if sbd.SenderIdentifier() != "0192:"+org {
+				return fmt.Errorf("%s peeked a DPF message from %s, want one from %s", p, sbd.SenderIdentifier(), org)
+			}
+			w.inbound().injectedID = sbd.MessageID()
+			return nil
+		}
+		if r.Status != http.StatusNoContent {
+			return fmt.Errorf("peek answered %d: %.300s", r.Status, r.Body)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("no DPF message from %s arrived at %s within %v", from, p, w.cfg.timeout())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

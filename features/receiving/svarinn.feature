@@ -9,7 +9,7 @@ Feature: Receiving over DPF (KS SvarInn)
     Given SvarInn holds a forsendelse "Vedtak i byggesak" with the files "vedtak.pdf, situasjonskart.pdf" from "{org:dpf}" for organisation A
     Then archive system A finds the injected message when it peeks
     And SvarInn shows the forsendelse acknowledged
-    And archive system A pops the injected message and finds an arkivmelding.xml titled "Vedtak i byggesak" naming "vedtak.pdf, situasjonskart.pdf" from "{org:dpf}"
+    And archive system A pops the injected message and finds an arkivmelding.xml titled "Vedtak i byggesak" naming "vedtak.pdf, situasjonskart.pdf" with the avsender "Kommunen {orgnr:dpf}"
     When archive system A deletes the injected message
     Then the injected message's statuses at A become "OPPRETTET, INNKOMMENDE_MOTTATT, INNKOMMENDE_LEVERT"
 
@@ -26,3 +26,18 @@ Feature: Receiving over DPF (KS SvarInn)
     When archive system A answers the injected message with an arkivmelding_kvittering "OK" to "{orgnr:dpf}"
     Then the kvittering's statuses at A become "OPPRETTET, SENDT, LEVERT, LEST"
     And SvarUt received no forsendelse
+
+  Scenario: two integration points exchange over KS FIKS
+    SvarUt counts a forsendelse read (LEST) once the receiver's integration point has fetched it from SvarInn.
+
+    Given I register in the address register:
+      """
+      {"identifier": "{orgnr:receiver}",
+       "organization": {"name": "BIRISTRAND OG TJØTTA", "orgForm": "KOMM", "svarUtLevels": [3]}}
+      """
+    When archive system A sends an arkivmelding to organisation B
+    Then archive system B finds a DPF message from A when it peeks
+    And the message's statuses at A become "OPPRETTET, SENDT, LEVERT, LEST"
+    And archive system B pops the injected message and finds an arkivmelding.xml titled "Bestilling av nye lysrør" naming "brev.pdf" with the avsender "LOTE OG ÅRVIKSAND"
+    When archive system B deletes the injected message
+    Then the injected message's statuses at B become "OPPRETTET, INNKOMMENDE_MOTTATT, INNKOMMENDE_LEVERT"
