@@ -98,3 +98,9 @@ func Truncate(b []byte) string {
 	}
 	return s
 }
+
+var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
+
+// QuoteEscape makes s safe inside a quoted multipart Content-Disposition parameter: backslashes and
+// quotes escaped, line breaks dropped.
+func QuoteEscape(s string) string { return quoteEscaper.Replace(s) }

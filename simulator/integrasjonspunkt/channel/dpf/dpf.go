@@ -539,7 +539,7 @@ func encode(fs Forsendelse, files []store.File, m channel.Message, cert *x509.Ce
 			mt = "application/octet-stream"
 		}
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="filer_%d"; filename="%s"`, i, escapeQuotes(f.Filename)))
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="filer_%d"; filename="%s"`, i, channel.QuoteEscape(f.Filename)))
 		h.Set("Content-Type", mt)
 		pw, err := w.CreatePart(h)
 		if err != nil {
@@ -554,10 +554,6 @@ func encode(fs Forsendelse, files []store.File, m channel.Message, cert *x509.Ce
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
 }
-
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n", "")
-
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 
 // ForsendelseTyper are the forsendelsestyper SvarUt knows for the sender organisation, cached for
 // ForsendelseTypeTTL.

@@ -380,7 +380,7 @@ func encode(fields []Field, files []store.File, m channel.Message) ([]byte, stri
 	w := multipart.NewWriter(&buf)
 	for _, f := range fields {
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"`, escapeQuotes(f.Name)))
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"`, channel.QuoteEscape(f.Name)))
 		h.Set("Content-Type", "text/plain;charset=UTF-8")
 		pw, err := w.CreatePart(h)
 		if err != nil {
@@ -392,7 +392,7 @@ func encode(fields []Field, files []store.File, m channel.Message) ([]byte, stri
 	}
 	for _, f := range files {
 		h := textproto.MIMEHeader{}
-		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="attachments"; filename="%s"`, escapeQuotes(f.Filename)))
+		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="attachments"; filename="%s"`, channel.QuoteEscape(f.Filename)))
 		h.Set("Content-Type", "application/octet-stream")
 		pw, err := w.CreatePart(h)
 		if err != nil {
@@ -413,10 +413,6 @@ func encode(fields []Field, files []store.File, m channel.Message) ([]byte, stri
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
 }
-
-var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"")
-
-func escapeQuotes(s string) string { return quoteEscaper.Replace(s) }
 
 // journalpost is what the channel reads of arkivmelding.xml's registrering.
 type journalpost struct {
