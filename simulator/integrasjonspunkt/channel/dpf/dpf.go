@@ -617,7 +617,7 @@ func (c *Channel) do(ctx context.Context, acct Account, consumerOrg, method, u, 
 		tok, err := c.opts.Tokens.Token(ctx, treq)
 		if err != nil {
 			if errors.Is(err, oidc.ErrGrant) {
-				return nil, channel.Permanent(fmt.Errorf("Maskinporten token for SvarUt: %w", err), err.Error())
+				return nil, channel.Permanent(fmt.Errorf("token for SvarUt from Maskinporten: %w", err), err.Error())
 			}
 			return nil, err
 		}
