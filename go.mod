@@ -3,6 +3,7 @@ module github.com/efm-harness/efm-harness
 go 1.25
 
 require (
+	github.com/beevik/etree v1.7.0
 	github.com/brianvoe/gofakeit/v7 v7.18.1
 	github.com/cucumber/godog v0.15.1
 	github.com/go-jose/go-jose/v4 v4.1.3

@@ -109,6 +109,7 @@ var serviceTitles = map[string]string{
 	stack.DPO:          "DPO: Altinn 3 Broker (/broker/api/v1) + token exchange",
 	stack.DPV:          "DPV: Altinn 3 Correspondence (/correspondence/api/v1) + token exchange",
 	stack.DPF:          "DPF: KS SvarUt REST (/api/v3/kontoer/…) + SvarInn (/tjenester/svarinn)",
+	stack.DPI:          "DPI: corner 2 (/api/v2/dpi/messages/…) + KRR print certificate (/rest/v2/printSertifikat)",
 	stack.IP:           "reference integration point (/api/…, /manage/…)",
 	stack.IP2:          "second reference integration point",
 }

@@ -86,7 +86,6 @@ func TestRunCommands(t *testing.T) {
 		{name: "help", args: []string{"help"}, wantOut: "Commands:"},
 		{name: "no command", wantErr: "no command given"},
 		{name: "unknown command", args: []string{"launch"}, wantErr: `unknown command "launch"`},
-		{name: "planned service", args: []string{"up", "--services", "sr,dpi", "--port-base", "0"}, wantErr: `service "dpi" is not in this version yet`},
 		{name: "unknown service", args: []string{"up", "--services", "ftp", "--port-base", "0"}, wantErr: `unknown service "ftp"`},
 		{name: "test needs all urls", args: []string{"test", "--sr-url", "http://x"}, wantErr: "give all of --sr-url"},
 	}

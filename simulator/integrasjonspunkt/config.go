@@ -79,6 +79,17 @@ type Config struct {
 	// DPFPollInterval is how often SvarInn is polled (difi.move.fiks.pollingrate, 15 min).
 	DPFPollInterval time.Duration
 
+	// DPIURI is the DPI corner-2 base (difi.move.dpi.uri, …/api/v2/dpi) and DPIKRRPrintURL KRR's print
+	// certificate endpoint (difi.move.dpi.krr-print-url). Empty DPIURI disables DPI.
+	DPIURI         string
+	DPIKRRPrintURL string
+	// DPIMpcID is the integration point's corner-2 channel (difi.move.dpi.mpcId,
+	// no.difi.move.integrasjonspunkt; the kanal replaces '.' with '_'). Integration points sharing a
+	// corner 2 need different ones, or they take each other's receipts.
+	DPIMpcID string
+	// DPIReceiptInterval is how often corner 2 is polled for receipts (difi.move.dpi.pollingrate, 10 s).
+	DPIReceiptInterval time.Duration
+
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration
 	// Retry is the back-off between delivery attempts: Initial, ×Multiplier, at most Max, and MaxAttempts
@@ -149,6 +160,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.DPOPollInterval, 15*time.Second)
 	def(&c.StatusPollInterval, time.Minute)
 	def(&c.DPFPollInterval, 15*time.Minute)
+	def(&c.DPIReceiptInterval, 10*time.Second)
 	if c.LockTimeout == 0 {
 		c.LockTimeout = 5 * time.Minute
 		if c.Fast {
@@ -156,7 +168,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.LockExpiryInterval, 5*time.Second)
-	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.DPFPollInterval, &c.LockExpiryInterval, &c.TTLScanInterval, &c.StatusPollInterval} {
+	for _, d := range []*time.Duration{&c.DPOPollInterval, &c.DPFPollInterval, &c.DPIReceiptInterval, &c.LockExpiryInterval, &c.TTLScanInterval, &c.StatusPollInterval} {
 		if *d < 10*time.Millisecond {
 			*d = 10 * time.Millisecond // no job needs to spin faster than this
 		}

@@ -6,6 +6,7 @@ package integrasjonspunkt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/api"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpf"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpi"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpo"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
@@ -38,6 +40,7 @@ type Server struct {
 	inbound  *inbound.Service
 	poller   *dpo.Poller
 	svarInn  *dpf.Receiver
+	receipts *dpi.Receipts
 	statuses *polling.Poller
 	cancel   context.CancelFunc
 	done     chan struct{}
@@ -110,6 +113,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		channels = append(channels, dpfCh)
 		enabled[wire.ServiceDPF] = true
 	}
+	var dpiCh *dpi.Channel
+	if cfg.DPIURI != "" {
+		if tokens == nil {
+			st.Close()
+			return nil, fmt.Errorf("config: DPI needs Maskinporten (MaskinportenURL)")
+		}
+		dpiCh = dpi.New(dpi.Options{URI: cfg.DPIURI, KRRPrintURL: cfg.DPIKRRPrintURL, MpcID: cfg.DPIMpcID, OrgNumber: cfg.OrgNumber,
+			Key: cfg.Key, Certificate: cfg.Certificate, Tokens: tokens, HTTP: upstream, Now: cfg.Now,
+			Logger: cfg.Logger.With("component", "dpi")})
+		channels = append(channels, dpiCh)
+		enabled[wire.ServiceDPI] = true
+	}
 	statusQueue := func(service string) bool {
 		return slices.Contains(cfg.StatusQueueIncludes, wire.ServiceIdentifier(service))
 	}
@@ -138,6 +153,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if dpfCh != nil {
 		pollers[wire.ServiceDPF] = dpfCh.Poller()
+	}
+	if dpiCh != nil {
+		pollers[wire.ServiceDPI] = dpiCh.Poller()
+		s.receipts = dpiCh.Receipts(dpi.SinkFunc(s.dpiReceipt))
 	}
 	if len(pollers) > 0 {
 		s.statuses = polling.New(polling.Options{Store: st, Pollers: pollers, Interval: cfg.StatusPollInterval, StatusQueue: statusQueue, OnStatus: s.onStatus,
@@ -176,6 +195,30 @@ func (s *Server) onStatus(ev store.StatusEvent) {
 		ev.Status.Status == wire.StatusLest && c.ServiceIdentifier == string(wire.ServiceDPF) {
 		s.synthesiseKvittering(c)
 	}
+}
+
+// dpiReceipt registers a DPI receipt's statuses on the outgoing DPI conversation it names.
+func (s *Server) dpiReceipt(ctx context.Context, conversationID string, changes []store.StatusChange) (bool, error) {
+	c, err := s.store.ConversationByConversationID(ctx, conversationID, store.Outgoing, string(wire.ServiceDPI))
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	statusQueue := func(service string) bool {
+		return slices.Contains(s.cfg.StatusQueueIncludes, wire.ServiceIdentifier(service))
+	}
+	for _, ch := range changes {
+		ev, err := s.store.RegisterStatus(ctx, c.MessageID, store.Outgoing, ch, statusQueue)
+		if err != nil {
+			return true, err
+		}
+		if ev != nil {
+			s.onStatus(*ev)
+		}
+	}
+	return true, nil
 }
 
 // dpfChecker is the API's create-time DPF check, nil when DPF is off.
@@ -226,6 +269,10 @@ func (s *Server) Start() {
 	if s.poller != nil {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.poller.Run(ctx, s.cfg.DPOPollInterval) }()
+	}
+	if s.receipts != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.receipts.Run(ctx, s.cfg.DPIReceiptInterval) }()
 	}
 	if s.svarInn != nil {
 		wg.Add(1)

@@ -26,6 +26,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dpf"
+	"github.com/efm-harness/efm-harness/simulator/dpi"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/dpv"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt"
@@ -54,11 +55,11 @@ const DefaultPortBase = 9090
 var portOffsets = map[string]int{Control: 0, IP: 3, IP2: 5, SR: 9, Maskinporten: 10, DPO: 11, DPV: 12, DPF: 13, DPI: 14}
 
 // Available lists the services this build can start, in start-up order.
-func Available() []string { return []string{SR, Maskinporten, DPO, DPV, DPF, IP} }
+func Available() []string { return []string{SR, Maskinporten, DPO, DPV, DPF, DPI, IP} }
 
 // Planned lists services of the architecture that later versions add; asking for them is an error that
 // says so.
-func Planned() []string { return []string{DPI} }
+func Planned() []string { return nil }
 
 // Ports returns the port of every service for a port base (DefaultPortBase gives the documented ports;
 // 0 gives 0 everywhere, i.e. free ports).
@@ -123,6 +124,7 @@ type Stack struct {
 	DPO          *dpo.Server
 	DPV          *dpv.Server
 	DPF          *dpf.Server
+	DPI          *dpi.Server
 	IP           *integrasjonspunkt.Server
 	IP2          *integrasjonspunkt.Server
 	closeOnce    sync.Once
@@ -265,6 +267,23 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		st.DPF = d
 		st.serve(DPF, ls[DPF], d.Admin(), d.Handler())
 	}
+	if slices.Contains(cfg.Services, DPI) {
+		pki := cfg.PKI
+		printCred := pki.MustGet(fixtures.CredPrint)
+		opts := dpi.Options{Logger: cfg.Logger,
+			Providers: map[string]*rsa.PrivateKey{fixtures.DigipostOrgnr: pki.MustGet(fixtures.CredDigipost).Key,
+				fixtures.EboksOrgnr: pki.MustGet(fixtures.CredEboks).Key},
+			PrintProvider: dpi.PrintProvider{Orgnr: fixtures.PrintProviderOrgnr, Certificate: printCred.Certificate, Key: printCred.Key}}
+		if st.Maskinporten != nil {
+			opts.Maskinporten = st.Maskinporten.Verifier()
+		}
+		d, err := dpi.New(opts)
+		if err != nil {
+			return nil, fmt.Errorf("start dpi: %w", err)
+		}
+		st.DPI = d
+		st.serve(DPI, ls[DPI], d.Admin(), d.Handler())
+	}
 	if slices.Contains(cfg.Services, SR) {
 		cred := cfg.PKI.MustGet(fixtures.CredSR)
 		opts := sr.Options{
@@ -348,6 +367,12 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		ipCfg.DPFSvarInnURL = st.urls[DPF] + dpf.SvarInnBase
 		ipCfg.DPFAccounts = map[string]dpfchannel.Account{org: SvarUtAccount(org)}
 		ipCfg.DPFSvarInnUsers = map[string]dpfchannel.BasicAuth{org: SvarInnUser(org)}
+	}
+	if st.urls[DPI] != "" {
+		ipCfg.DPIURI = st.urls[DPI] + dpi.DefaultBasePath
+		ipCfg.DPIKRRPrintURL = st.urls[DPI] + dpi.KRRPrintPath
+		// Each integration point its own corner-2 channel, so that they do not take each other's receipts.
+		ipCfg.DPIMpcID = "no.difi.move.integrasjonspunkt-" + org
 	}
 	if st.urls[DPO] != "" {
 		ipCfg.DPOBrokerURL = st.urls[DPO] + "/broker/api/v1"
@@ -465,6 +490,9 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		}
 		if st.DPF != nil {
 			_ = st.DPF.Close()
+		}
+		if st.DPI != nil {
+			_ = st.DPI.Close()
 		}
 	})
 	return errors.Join(errs...)

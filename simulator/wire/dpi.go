@@ -113,6 +113,7 @@ type DPIDigital struct {
 	Dokumentpakkefingeravtrykk DPIFingeravtrykk   `json:"dokumentpakkefingeravtrykk"`
 	Maskinportentoken          string             `json:"maskinportentoken"`
 	Sikkerhetsnivaa            int                `json:"sikkerhetsnivaa"`
+	Virkningsdato              string             `json:"virkningsdato,omitempty"` // format date; the IP never sets it
 	Virkningstidspunkt         string             `json:"virkningstidspunkt,omitempty"`
 	Aapningskvittering         bool               `json:"aapningskvittering"`
 	Ikkesensitivtittel         string             `json:"ikkesensitivtittel"`

@@ -242,6 +242,9 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		// A status message goes back on the channel its message came in on, without an address lookup
 		// (spec upstreams §1.2, §12.2); it carries no files, so no certificate is needed.
 		rec.Service.Identifier = wire.ParseServiceIdentifier(m.ServiceIdentifier)
+	} else if sbd.Type() == wire.TypePrint && sbd.ReceiverIdentifier() == "" {
+		// Print without a receiver: nobody to look up; the DPI channel takes the print provider from KRR.
+		rec.Service.Identifier = wire.ServiceDPI
 	} else if rec, err = d.opts.Registry.Record(actx, lookupOf(sbd), sbd.Standard()); err != nil {
 		var re *registry.Error
 		if errors.As(err, &re) && (errors.Is(err, registry.ErrNotFound) || errors.Is(err, registry.ErrRefused)) {

@@ -206,6 +206,14 @@ func (s *Store) ConversationByMessageID(ctx context.Context, messageID, directio
 	return s.oneConversation(ctx, `c.message_id = ? AND c.direction = ?`, messageID, direction)
 }
 
+// ConversationByConversationID returns the newest conversation with conversationID in direction over
+// service (with its statuses): how a channel whose receipts name only the conversation (DPI) finds the
+// message they answer.
+func (s *Store) ConversationByConversationID(ctx context.Context, conversationID, direction, service string) (Conversation, error) {
+	return s.oneConversation(ctx, `c.conversation_id = ? AND c.direction = ? AND c.service_identifier = ? ORDER BY c.id DESC LIMIT 1`,
+		conversationID, direction, service)
+}
+
 // oneConversation reads a conversation and its statuses in one transaction, so that they agree.
 func (s *Store) oneConversation(ctx context.Context, where string, args ...any) (Conversation, error) {
 	var c Conversation
