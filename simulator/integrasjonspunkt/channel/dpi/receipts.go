@@ -126,7 +126,7 @@ func (c *Channel) OpenReceipt(jws string) (*wire.DPIMessage, error) {
 	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
 		return nil, fmt.Errorf("the receipt certificate is not valid at %s", now.Format(time.RFC3339))
 	}
-	if err := cert.CheckSignatureFrom(cert); err != nil {
+	if err := cert.CheckSignature(cert.SignatureAlgorithm, cert.RawTBSCertificate, cert.Signature); err != nil {
 		return nil, fmt.Errorf("the receipt certificate is not self-signed: %w", err)
 	}
 	var msg wire.DPIMessage
