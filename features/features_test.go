@@ -32,7 +32,7 @@ func TestFeatures(t *testing.T) {
 		ScenarioInitializer: steps.Initialize(steps.Config{
 			SRURL: st.URL(stack.SR), MaskinportenURL: st.URL(stack.Maskinporten), ControlURL: st.ControlURL(),
 			IPURL: st.URL(stack.IP), IP2URL: st.URL(stack.IP2), DPOURL: st.URL(stack.DPO),
-			DPVURL: st.URL(stack.DPV), DPFURL: st.URL(stack.DPF),
+			DPVURL: st.URL(stack.DPV), DPFURL: st.URL(stack.DPF), DPIURL: st.URL(stack.DPI),
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
 		}),
 		Options: &godog.Options{

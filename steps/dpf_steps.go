@@ -82,29 +82,7 @@ func dpfHolds(ctx context.Context, table *godog.Table) error {
 	if !ok {
 		return fmt.Errorf("the DPF simulator kept no forsendelse JSON")
 	}
-	var problems []string
-	for _, row := range table.Rows {
-		if len(row.Cells) != 2 {
-			return fmt.Errorf("each row needs a path and a value")
-		}
-		path := row.Cells[0].Value
-		want, err := w.expand(row.Cells[1].Value)
-		if err != nil {
-			return err
-		}
-		got, err := jsonPath(raw, path)
-		if err != nil {
-			problems = append(problems, err.Error())
-			continue
-		}
-		if stringOf(got) != want {
-			problems = append(problems, fmt.Sprintf("%s is %s, want %s", path, stringOf(got), want))
-		}
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("the forsendelse differs:\n  %s", strings.Join(problems, "\n  "))
-	}
-	return nil
+	return w.checkTable(raw, table, "the forsendelse")
 }
 
 // dpfDocuments checks the forsendelse's documents, in order, against the files uploaded.

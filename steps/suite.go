@@ -26,6 +26,9 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 			if cfg.DPFURL != "" {
 				services = append(services, "dpf")
 			}
+			if cfg.DPIURL != "" {
+				services = append(services, "dpi")
+			}
 			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {
 					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
@@ -43,7 +46,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 					_ = w.admin("sr").Reset(ctx)
 					continue
 				}
-				if svc == "dpo" || svc == "dpv" || svc == "dpf" { // faults and behaviours alike
+				if svc == "dpo" || svc == "dpv" || svc == "dpf" || svc == "dpi" { // faults and behaviours alike
 					_ = w.admin(svc).Reset(ctx)
 					continue
 				}
@@ -72,6 +75,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerCounterpartSteps(sc)
 		registerDPVSteps(sc)
 		registerDPFSteps(sc)
+		registerDPISteps(sc)
 	}
 }
 

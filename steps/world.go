@@ -29,8 +29,9 @@ type Config struct {
 	IPURL  string
 	DPOURL string
 	DPVURL string
-	// DPFURL is the DPF (SvarUt and SvarInn) simulator.
+	// DPFURL is the DPF (SvarUt and SvarInn) simulator; DPIURL the DPI corner-2 and KRR simulator.
 	DPFURL string
+	DPIURL string
 	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
 	IP2URL string
 	// Population and PKI are the test data the services were started with.
@@ -62,6 +63,8 @@ func (c Config) serviceURL(name string) (string, error) {
 		return c.DPVURL, nil
 	case "dpf", "DPF simulator":
 		return c.DPFURL, nil
+	case "dpi", "DPI simulator":
+		return c.DPIURL, nil
 	}
 	return "", fmt.Errorf("unknown service %q (known: sr, maskinporten)", name)
 }
@@ -81,6 +84,8 @@ func serviceName(name string) string {
 		return "dpv"
 	case "DPF simulator":
 		return "dpf"
+	case "DPI simulator":
+		return "dpi"
 	}
 	return name
 }

@@ -21,14 +21,14 @@ import (
 
 // testConfig is the configuration of `efm-harness test`.
 type testConfig struct {
-	SRURL, MaskinportenURL, ControlURL    string
-	IPURL, IP2URL, DPOURL, DPVURL, DPFURL string
-	Tags                                  string
-	Format                                string
-	Reports                               string
-	Seed                                  int64
-	Timeout                               time.Duration
-	Paths                                 []string
+	SRURL, MaskinportenURL, ControlURL            string
+	IPURL, IP2URL, DPOURL, DPVURL, DPFURL, DPIURL string
+	Tags                                          string
+	Format                                        string
+	Reports                                       string
+	Seed                                          int64
+	Timeout                                       time.Duration
+	Paths                                         []string
 }
 
 func loadTest(args []string, getenv func(string) string, out io.Writer) (testConfig, error) {
@@ -43,6 +43,7 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.DPOURL, "dpo-url", e.str("DPO_URL", ""), "DPO broker simulator of that stack (EFM_DPO_URL)")
 	fs.StringVar(&cfg.DPVURL, "dpv-url", e.str("DPV_URL", ""), "DPV correspondence simulator of that stack (EFM_DPV_URL)")
 	fs.StringVar(&cfg.DPFURL, "dpf-url", e.str("DPF_URL", ""), "DPF SvarUt/SvarInn simulator of that stack (EFM_DPF_URL)")
+	fs.StringVar(&cfg.DPIURL, "dpi-url", e.str("DPI_URL", ""), "DPI corner-2/KRR simulator of that stack (EFM_DPI_URL)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "a second integration point, receiving what the first sends (EFM_IP2_URL)")
 	fs.StringVar(&cfg.Tags, "tags", e.str("TAGS", ""), `run scenarios matching a tag expression, e.g. "@routing && ~@slow" (EFM_TAGS)`)
 	fs.StringVar(&cfg.Format, "format", e.str("FORMAT", "pretty"), "pretty, progress or cucumber on the terminal (EFM_FORMAT)")
@@ -83,7 +84,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	sc := steps.Config{SRURL: cfg.SRURL, MaskinportenURL: cfg.MaskinportenURL, ControlURL: cfg.ControlURL,
-		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL, DPVURL: cfg.DPVURL, DPFURL: cfg.DPFURL,
+		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL, DPVURL: cfg.DPVURL, DPFURL: cfg.DPFURL, DPIURL: cfg.DPIURL,
 		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout}
 	if cfg.SRURL == "" {
 		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})
@@ -93,7 +94,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		defer st.Close()
 		sc.SRURL, sc.MaskinportenURL, sc.ControlURL = st.URL(stack.SR), st.URL(stack.Maskinporten), st.ControlURL()
 		sc.IPURL, sc.IP2URL, sc.DPOURL, sc.DPVURL = st.URL(stack.IP), st.URL(stack.IP2), st.URL(stack.DPO), st.URL(stack.DPV)
-		sc.DPFURL = st.URL(stack.DPF)
+		sc.DPFURL, sc.DPIURL = st.URL(stack.DPF), st.URL(stack.DPI)
 		fmt.Fprintf(stderr, "testing an in-process stack (control %s)\n", sc.ControlURL)
 	}
 	format := cfg.Format

@@ -63,8 +63,8 @@ Feature: Sending over DPO through the reference integration point
     Then the integration point answers 400 with "ReceiverDoesNotAcceptProcessException" and a message containing "Receiver do not accept the document process"
 
   Scenario: a receiver on a channel that is not enabled
-    When I create an "digital" message to "{citizen:digital}"
-    Then the integration point answers 400 with "ServiceNotEnabledException" and a message containing "Service DPI is not enabled"
+    When I create an "innsynskrav" message to "{org:einnsyn}"
+    Then the integration point answers 400 with "ServiceNotEnabledException" and a message containing "Service DPE is not enabled"
 
   Scenario: a messageId can be used once
     When I create an "arkivmelding" message to "{org:receiver}"

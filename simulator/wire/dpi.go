@@ -316,54 +316,54 @@ func (m *DPIMessage) UnmarshalJSON(data []byte) error {
 // SDPManifest is the manifest.xml of a DPI dokumentpakke (namespace SDPNamespace). Mottaker is nil for
 // utskrift.
 type SDPManifest struct {
-	XMLName       xml.Name      `xml:"http://begrep.difi.no/sdp/schema_v10 manifest"`
-	Mottaker      *SDPMottaker  `xml:"mottaker,omitempty"`
-	Avsender      SDPAvsender   `xml:"avsender"`
-	Hoveddokument SDPDokument   `xml:"hoveddokument"`
-	Vedlegg       []SDPDokument `xml:"vedlegg"`
+	XMLName       xml.Name      `xml:"http://begrep.difi.no/sdp/schema_v10 manifest" json:"-"`
+	Mottaker      *SDPMottaker  `xml:"mottaker,omitempty" json:"mottaker,omitempty"`
+	Avsender      SDPAvsender   `xml:"avsender" json:"avsender"`
+	Hoveddokument SDPDokument   `xml:"hoveddokument" json:"hoveddokument"`
+	Vedlegg       []SDPDokument `xml:"vedlegg" json:"vedlegg,omitempty"`
 }
 
 // SDPMottaker is the manifest's mottaker (digital only).
 type SDPMottaker struct {
-	Person SDPPerson `xml:"person"`
+	Person SDPPerson `xml:"person" json:"person"`
 }
 
 // SDPPerson is the person the digital post is for.
 type SDPPerson struct {
-	Postkasseadresse string `xml:"postkasseadresse"`
+	Postkasseadresse string `xml:"postkasseadresse" json:"postkasseadresse"`
 }
 
 // SDPAvsender is the manifest's avsender.
 type SDPAvsender struct {
-	Organisasjon          SDPOrganisasjon `xml:"organisasjon"`
-	Avsenderidentifikator string          `xml:"avsenderidentifikator,omitempty"`
-	FakturaReferanse      string          `xml:"fakturaReferanse,omitempty"`
+	Organisasjon          SDPOrganisasjon `xml:"organisasjon" json:"organisasjon"`
+	Avsenderidentifikator string          `xml:"avsenderidentifikator,omitempty" json:"avsenderidentifikator,omitempty"`
+	FakturaReferanse      string          `xml:"fakturaReferanse,omitempty" json:"fakturaReferanse,omitempty"`
 }
 
 // SDPOrganisasjon is an ISO 6523 organisation identifier (0192:orgnr).
 type SDPOrganisasjon struct {
-	Authority string `xml:"authority,attr"`
-	Value     string `xml:",chardata"`
+	Authority string `xml:"authority,attr" json:"authority"`
+	Value     string `xml:",chardata" json:"value"`
 }
 
 // SDPDokument is the hoveddokument or a vedlegg.
 type SDPDokument struct {
-	Href   string    `xml:"href,attr"`
-	Mime   string    `xml:"mime,attr"`
-	Tittel SDPTittel `xml:"tittel"`
-	Data   *SDPData  `xml:"data,omitempty"`
+	Href   string    `xml:"href,attr" json:"href"`
+	Mime   string    `xml:"mime,attr" json:"mime"`
+	Tittel SDPTittel `xml:"tittel" json:"tittel"`
+	Data   *SDPData  `xml:"data,omitempty" json:"data,omitempty"`
 }
 
 // SDPTittel is a document title with its language.
 type SDPTittel struct {
-	Lang  string `xml:"lang,attr"`
-	Value string `xml:",chardata"`
+	Lang  string `xml:"lang,attr" json:"lang"`
+	Value string `xml:",chardata" json:"value"`
 }
 
 // SDPData names a document's metadata document.
 type SDPData struct {
-	Href string `xml:"href,attr"`
-	Mime string `xml:"mime,attr"`
+	Href string `xml:"href,attr" json:"href"`
+	Mime string `xml:"mime,attr" json:"mime"`
 }
 
 // Marshal renders the manifest with an XML declaration, as JAXB writes it.
