@@ -69,7 +69,7 @@ Feature: Sending over DPI (digital post to citizens and print)
       """
     And I upload a PDF named "brev.pdf"
     And I send the message
-    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    Then the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT"
     And the DPI simulator printed to the address the register has for "{citizen:reserved}"
     And the DPI simulator holds the message with:
       | type                           | utskrift      |
@@ -89,7 +89,7 @@ Feature: Sending over DPI (digital post to citizens and print)
       """
     And I upload a PDF named "brev.pdf"
     And I send the message
-    Then the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    Then the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT"
     And the DPI simulator holds the message with:
       | utskrift.mottaker.navn                | Sven Svensson          |
       | utskrift.mottaker.adresselinje2       | 111 22 STOCKHOLM       |
@@ -103,9 +103,9 @@ Feature: Sending over DPI (digital post to citizens and print)
     When I create an "print" message to "{citizen:reserved}"
     And I upload a PDF named "brev.pdf"
     And I send the message
-    And the message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT"
     And the DPI simulator sends a "returpostkvittering" receipt for the message
-    Then the message's statuses become "OPPRETTET, SENDT, LEVERT, FEIL"
+    Then the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT, FEIL"
     And the message's last status has a description containing "Returpost"
 
   Scenario Outline: print addresses are checked at create

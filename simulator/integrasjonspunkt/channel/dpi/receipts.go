@@ -143,8 +143,9 @@ func (c *Channel) OpenReceipt(jws string) (*wire.DPIMessage, error) {
 }
 
 // MapReceipt turns a receipt into the statuses to register, each with the receipt as rawReceipt:
-// leveringskvittering → MOTTATT (a second earlier, when it is missing) and LEVERT; mottakskvittering
-// (print) → LEVERT; aapningskvittering → LEST; varslingfeiletkvittering, returpostkvittering and feil →
+// leveringskvittering and mottakskvittering (print) → MOTTATT (a second earlier, when it is missing) and
+// LEVERT — the real IP adds the MOTTATT for leveringskvittering only, so a print's MOTTATT there depends
+// on whether status polling or the receipt comes first; aapningskvittering → LEST; varslingfeiletkvittering, returpostkvittering and feil →
 // FEIL; anything else → ANNET.
 func MapReceipt(msg *wire.DPIMessage, raw string) []store.StatusChange {
 	no := false
@@ -157,15 +158,15 @@ func MapReceipt(msg *wire.DPIMessage, raw string) []store.StatusChange {
 		}
 		return ch
 	}
+	mottatt := one(wire.StatusMottatt, DescriptionCorner3)
+	if !at.IsZero() {
+		mottatt.At = at.Add(-time.Second)
+	}
 	switch msg.Type() {
 	case wire.DPITypeLeveringskvittering:
-		mottatt := one(wire.StatusMottatt, DescriptionCorner3)
-		if !at.IsZero() {
-			mottatt.At = at.Add(-time.Second)
-		}
 		return []store.StatusChange{mottatt, one(wire.StatusLevert, "Leveringskvittering mottatt")}
 	case wire.DPITypeMottakskvittering:
-		return []store.StatusChange{one(wire.StatusLevert, "Mottakskvittering mottatt")}
+		return []store.StatusChange{mottatt, one(wire.StatusLevert, "Mottakskvittering mottatt")}
 	case wire.DPITypeAapningskvittering:
 		return []store.StatusChange{one(wire.StatusLest, "Åpningskvittering mottatt")}
 	case wire.DPITypeVarslingfeiletkvittering:
