@@ -274,6 +274,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			Providers: map[string]*rsa.PrivateKey{fixtures.DigipostOrgnr: pki.MustGet(fixtures.CredDigipost).Key,
 				fixtures.EboksOrgnr: pki.MustGet(fixtures.CredEboks).Key},
 			PrintProvider: dpi.PrintProvider{Orgnr: fixtures.PrintProviderOrgnr, Certificate: printCred.Certificate, Key: printCred.Key}}
+		if !cfg.Fast {
+			// At a desk, the simulated citizen opens a letter that asked for an opening receipt after a few
+			// seconds; scenarios (Fast) send it when they want it.
+			opts.AapningAfter = 5 * time.Second
+		}
 		if st.Maskinporten != nil {
 			opts.Maskinporten = st.Maskinporten.Verifier()
 		}
