@@ -282,10 +282,11 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 				lost := &discard{header: http.Header{}}
 				next.ServeHTTP(lost, r)
 				rec.hijacked = true
+				// Journal first, so that a client that sees the connection close finds the request there.
+				s.finish(&e, body, rec, start)
 				if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
 					c.Close()
 				}
-				s.finish(&e, body, rec, start)
 				return
 			}
 			if done := s.applyFault(f, rec, r); done {
