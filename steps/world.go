@@ -133,7 +133,7 @@ var placeholder = regexp.MustCompile(`\{([a-z-]+)(?::([a-z0-9-]+))?\}`)
 
 // expand replaces placeholders with test-population values: {org:<role>} and {orgnr:<role>} (the
 // organisation number), {citizen:<role>} (the fødselsnummer), {unknown-org}, {unknown-fnr},
-// {invalid-fnr}, {d-number}, {message-id} (the scenario's message) and the values earlier steps kept
+// {invalid-fnr}, {d-number}, {print-provider}, {message-id} (the scenario's message) and the values earlier steps kept
 // ({sender-ref}, {receiver-ref}, …).
 func (w *world) expand(s string) (string, error) {
 	var err error
@@ -158,6 +158,8 @@ func (w *world) expand(s string) (string, error) {
 			return p.InvalidFnr
 		case "d-number":
 			return p.DNumber
+		case "print-provider":
+			return fixtures.PrintProviderOrgnr
 		case "message-id":
 			if w.out != nil && w.out.messageID != "" {
 				return w.out.messageID

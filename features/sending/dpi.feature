@@ -42,7 +42,7 @@ Feature: Sending over DPI (digital post to citizens and print)
     And I upload a PDF named "brev.pdf"
     And I send the message
     Then the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT, FEIL"
-    And the message's last status has a description containing "Varsling feilet (sms): Ugyldig mobilnummer"
+    And the message's last status has a description containing "Kvittering for at en spesifisert varsling ikke har blitt sendt"
 
   Scenario: a metadata document goes with the main document
     When I create an "digital" message to "{citizen:digital}" with the payload fields:
@@ -73,7 +73,7 @@ Feature: Sending over DPI (digital post to citizens and print)
     And the DPI simulator printed to the address the register has for "{citizen:reserved}"
     And the DPI simulator holds the message with:
       | type                           | utskrift      |
-      | receiver                       | 984661185     |
+      | receiver                       | {print-provider} |
       | utskrift.utskriftstype         | SORT_HVIT     |
       | utskrift.posttype              | B             |
       | utskrift.retur.returposthaandtering | DIREKTE_RETUR |
@@ -106,7 +106,7 @@ Feature: Sending over DPI (digital post to citizens and print)
     And the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT"
     And the DPI simulator sends a "returpostkvittering" receipt for the message
     Then the message's statuses become "OPPRETTET, SENDT, MOTTATT, LEVERT, FEIL"
-    And the message's last status has a description containing "Returpost"
+    And the message's last status has a description containing "posten ikke har blitt levert til Mottaker"
 
   Scenario Outline: print addresses are checked at create
     When I create an "print" message without a receiver with the payload fields:

@@ -159,9 +159,12 @@ type DPIVirksomhetmottaker struct {
 	Motakeridentifikator string `json:"motakeridentifikator,omitempty"`
 }
 
-// DPIReceiptAvsender is the avsender of a receipt (the mailbox or print provider).
+// DPIReceiptAvsender is the avsender of a receipt (the mailbox or print provider); the schema allows the
+// whole commons avsender.
 type DPIReceiptAvsender struct {
 	Virksomhetsidentifikator DPIIdentifier `json:"virksomhetsidentifikator"`
+	Avsenderidentifikator    string        `json:"avsenderidentifikator,omitempty"`
+	FakturaReferanse         string        `json:"fakturaReferanse,omitempty"`
 }
 
 // DPIKvittering is the body of every receipt type: leveringskvittering, aapningskvittering,
@@ -260,8 +263,10 @@ func (m DPIMessage) MarshalJSON() ([]byte, error) {
 	return append(out, "}}"...), nil
 }
 
-// UnmarshalJSON reads a DPI business document strictly: exactly the header and one body whose key is the
-// document type, no unknown fields in the body.
+// UnmarshalJSON reads a DPI business document: exactly the header and one body whose key is the document
+// type. digital and utskrift bodies are read strictly (no unknown fields, as the schemas say); receipts
+// and flyttet leniently into Kvittering, as the integration point reads them. Any other type is an
+// error.
 func (m *DPIMessage) UnmarshalJSON(data []byte) error {
 	var env dpiEnvelope
 	if err := json.Unmarshal(data, &env); err != nil {
@@ -306,9 +311,12 @@ func (m *DPIMessage) UnmarshalJSON(data []byte) error {
 	case typ == DPITypeUtskrift:
 		m.Utskrift = &DPIUtskrift{}
 		return strict(m.Utskrift)
-	case IsDPIReceipt(typ):
+	case IsDPIReceipt(typ) || typ == DPITypeFlyttet:
 		m.Kvittering = &DPIKvittering{}
-		return strict(m.Kvittering)
+		if err := json.Unmarshal(raw, m.Kvittering); err != nil {
+			return fmt.Errorf("dpi %s body: %w", typ, err)
+		}
+		return nil
 	}
 	return fmt.Errorf("dpi message: unknown type %q", typ)
 }

@@ -46,7 +46,7 @@ func TestDPIMessageRefuses(t *testing.T) {
 		"no envelope":            `{}`,
 		"body under another key": `{"standardBusinessDocument":{` + strings.Replace(header, "%s", "digital", 1) + `,"utskrift":{}}}`,
 		"an extra key":           `{"standardBusinessDocument":{` + strings.Replace(header, "%s", "digital", 1) + `,"digital":{},"x":{}}}`,
-		"an unknown field":       `{"standardBusinessDocument":{` + strings.Replace(header, "%s", "leveringskvittering", 1) + `,"leveringskvittering":{"extra":1}}}`,
+		"an unknown field":       `{"standardBusinessDocument":{` + strings.Replace(header, "%s", "digital", 1) + `,"digital":{"extra":1}}}`,
 		"an unknown type":        `{"standardBusinessDocument":{` + strings.Replace(header, "%s", "brev", 1) + `,"brev":{}}}`,
 	} {
 		var m DPIMessage
@@ -76,5 +76,19 @@ func TestSDPManifestRoundTrip(t *testing.T) {
 	back.XMLName = m.XMLName
 	if d := cmp.Diff(m, *back); d != "" {
 		t.Fatalf("round trip (-want +got):\n%s", d)
+	}
+}
+
+func TestDPIReceiptsReadLeniently(t *testing.T) {
+	t.Parallel()
+	for _, typ := range []string{DPITypeLeveringskvittering, DPITypeFlyttet} {
+		body := `{"standardBusinessDocument":{"standardBusinessDocumentHeader":{"headerVersion":"1.0","documentIdentification":{"type":"` + typ +
+			`","instanceIdentifier":"x"}},"` + typ + `":{"avsender":{"virksomhetsidentifikator":{"authority":"iso6523-actorid-upis","value":"0192:984661185"},` +
+			`"avsenderidentifikator":"a"},"mottaker":{"virksomhetsidentifikator":{"authority":"iso6523-actorid-upis","value":"0192:910077473"},"annet":1},` +
+			`"tidspunkt":"2026-12-01T10:00:00Z","ukjent":true}}}`
+		var m DPIMessage
+		if err := json.Unmarshal([]byte(body), &m); err != nil || m.Kvittering == nil || m.Kvittering.Avsender.Avsenderidentifikator != "a" {
+			t.Errorf("%s: %v %+v", typ, err, m.Kvittering)
+		}
 	}
 }

@@ -161,32 +161,44 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 		return channel.Result{}, channel.Permanent(err, "")
 	}
 	mainOrg := mainOrg(m.SBD.SenderIdentifier(), c.opts.OrgNumber)
-	token, err := c.token(ctx, avsenderOrg, false)
+	p, err := c.prepare(ctx, m, krr, avsenderOrg)
 	if err != nil {
 		return channel.Result{}, err
-	}
-	p, err := c.prepare(ctx, m, krr, avsenderOrg, token)
-	if err != nil {
-		return channel.Result{}, err
-	}
-	msg := wire.DPIMessage{Header: c.header(m.SBD, mainOrg, p.receiverOrg, p.typ), Digital: p.digital, Utskrift: p.utskrift}
-	payload, err := json.Marshal(msg)
-	if err != nil {
-		return channel.Result{}, channel.Permanent(fmt.Errorf("forretningsmelding: %w", err), "")
-	}
-	jws, err := dokumentpakke.SignJWS(payload, c.opts.Key, []*x509.Certificate{c.opts.Certificate}, "")
-	if err != nil {
-		return channel.Result{}, channel.Permanent(fmt.Errorf("sign forretningsmelding: %w", err), "")
-	}
-	body, ctype, err := multipartBody(jws, p.cms)
-	if err != nil {
-		return channel.Result{}, channel.Permanent(err, "")
 	}
 	u := c.opts.URI + "/messages/out?kanal=" + url.QueryEscape(c.Kanal())
-	if _, err := c.do(ctx, avsenderOrg, http.MethodPost, u, ctype, body); err != nil {
-		return channel.Result{}, err
+	for try := 0; ; try++ {
+		// The token goes into the signed forretningsmelding too, so a fresh one means signing again.
+		token, err := c.token(ctx, avsenderOrg, try > 0)
+		if err != nil {
+			return channel.Result{}, err
+		}
+		if p.digital != nil {
+			p.digital.Maskinportentoken = token
+		} else {
+			p.utskrift.Maskinportentoken = token
+		}
+		msg := wire.DPIMessage{Header: c.header(m.SBD, mainOrg, p.receiverOrg, p.typ), Digital: p.digital, Utskrift: p.utskrift}
+		payload, err := json.Marshal(msg)
+		if err != nil {
+			return channel.Result{}, channel.Permanent(fmt.Errorf("forretningsmelding: %w", err), "")
+		}
+		jws, err := dokumentpakke.SignJWS(payload, c.opts.Key, []*x509.Certificate{c.opts.Certificate}, "")
+		if err != nil {
+			return channel.Result{}, channel.Permanent(fmt.Errorf("sign forretningsmelding: %w", err), "")
+		}
+		body, ctype, err := multipartBody(jws, p.cms)
+		if err != nil {
+			return channel.Result{}, channel.Permanent(err, "")
+		}
+		_, status, err := c.once(ctx, token, http.MethodPost, u, ctype, body)
+		if (status == http.StatusUnauthorized || status == http.StatusForbidden) && try == 0 {
+			continue
+		}
+		if err != nil {
+			return channel.Result{}, err
+		}
+		return channel.Result{Pollable: true}, nil
 	}
-	return channel.Result{Pollable: true}, nil
 }
 
 // prepared is a message ready for corner 2.
@@ -199,7 +211,7 @@ type prepared struct {
 }
 
 // prepare builds the dokumentpakke and the business message body.
-func (c *Channel) prepare(ctx context.Context, m channel.Message, krr wire.KRRPrintSertifikat, avsenderOrg, token string) (*prepared, error) {
+func (c *Channel) prepare(ctx context.Context, m channel.Message, krr wire.KRRPrintSertifikat, avsenderOrg string) (*prepared, error) {
 	avsender := wire.DPIAvsender{Virksomhetsidentifikator: wire.NewDPIIdentifier(avsenderOrg)}
 	var (
 		p        = &prepared{}
@@ -221,12 +233,12 @@ func (c *Channel) prepare(ctx context.Context, m channel.Message, krr wire.KRRPr
 		}
 		certPEM, p.receiverOrg = m.Record.PEMCertificate, m.Record.OrgnrPostkasse
 		mottaker = &wire.SDPMottaker{Person: wire.SDPPerson{Postkasseadresse: *m.Record.PostkasseAdresse}}
-		p.digital = c.digital(b, m.Record, avsender, token)
+		p.digital = c.digital(b, m.Record, avsender)
 	case *wire.Print:
 		p.typ, main = wire.DPITypeUtskrift, b.Hoveddokument
 		avsender.Avsenderidentifikator, avsender.FakturaReferanse = b.AvsenderID, b.FakturaReferanse
 		certPEM, p.receiverOrg = krr.X509Sertifikat, krr.PostkasseleverandoerAdresse
-		u, err := utskrift(b, avsender, token)
+		u, err := utskrift(b, avsender)
 		if err != nil {
 			return nil, channel.Permanent(err, "")
 		}
@@ -268,10 +280,10 @@ func (c *Channel) prepare(ctx context.Context, m channel.Message, krr wire.KRRPr
 	return p, nil
 }
 
-// digital is the digital body (without the fingerprint).
-func (c *Channel) digital(b *wire.Digital, rec wire.ServiceRecord, avsender wire.DPIAvsender, token string) *wire.DPIDigital {
+// digital is the digital body (without the fingerprint and the token).
+func (c *Channel) digital(b *wire.Digital, rec wire.ServiceRecord, avsender wire.DPIAvsender) *wire.DPIDigital {
 	d := &wire.DPIDigital{Avsender: avsender, Mottaker: wire.DPIDigitalMottaker{Postkasseadresse: *rec.PostkasseAdresse},
-		Maskinportentoken: token, Sikkerhetsnivaa: 3, Ikkesensitivtittel: b.Tittel, Spraak: b.Spraak, Varsler: &wire.DPIVarsler{}}
+		Sikkerhetsnivaa: 3, Ikkesensitivtittel: b.Tittel, Spraak: b.Spraak, Varsler: &wire.DPIVarsler{}}
 	if b.Sikkerhetsnivaa != nil {
 		d.Sikkerhetsnivaa = *b.Sikkerhetsnivaa
 	}
@@ -298,12 +310,13 @@ func (c *Channel) digital(b *wire.Digital, rec wire.ServiceRecord, avsender wire
 	return d
 }
 
-// utskrift is the print body (without the fingerprint). The API filled the address defaults at create.
-func utskrift(b *wire.Print, avsender wire.DPIAvsender, token string) (*wire.DPIUtskrift, error) {
+// utskrift is the print body (without the fingerprint and the token). The API filled the address defaults
+// at create.
+func utskrift(b *wire.Print, avsender wire.DPIAvsender) (*wire.DPIUtskrift, error) {
 	if b.Mottaker == nil || b.Retur == nil || b.Retur.Mottaker == nil {
 		return nil, errors.New("a print message needs mottaker and retur.mottaker")
 	}
-	u := &wire.DPIUtskrift{Avsender: avsender, Mottaker: address(*b.Mottaker), Maskinportentoken: token,
+	u := &wire.DPIUtskrift{Avsender: avsender, Mottaker: address(*b.Mottaker),
 		Utskriftstype: wire.DPIUtskriftSortHvit, Posttype: wire.DPIPosttypeB,
 		Retur: wire.DPIRetur{Mottaker: address(*b.Retur.Mottaker), Returposthaandtering: wire.DPIReturDirekte}}
 	if b.Utskriftsfarge == wire.PrintColorFarge {
@@ -519,39 +532,47 @@ func (c *Channel) call(ctx context.Context, consumerOrg, method, u, contentType 
 		if err != nil {
 			return nil, 0, err
 		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, 0, channel.Permanent(err, "")
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := c.opts.HTTP.Do(req)
-		if err != nil {
-			return nil, 0, fmt.Errorf("DPI %s %s: %w", method, u, err)
-		}
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, resp.StatusCode, fmt.Errorf("DPI %s %s: read answer: %w", method, u, err)
-		}
-		switch s := resp.StatusCode; {
-		case s >= 200 && s < 300:
-			return raw, s, nil
-		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
+		raw, status, err := c.once(ctx, tok, method, u, contentType, body)
+		if (status == http.StatusUnauthorized || status == http.StatusForbidden) && try == 0 {
 			continue
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			return raw, s, channel.Permanent(fmt.Errorf("authentication failed: DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
-		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || s < 400:
-			return raw, s, fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw))
-		default:
-			return raw, s, channel.Permanent(fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
 		}
+		return raw, status, err
+	}
+}
+
+// once makes one corner-2 call with token: a 2xx answer's body, else an error — a 401 or 403 an
+// authentication failure, any other 4xx permanent, 408, 429, 5xx and network errors transient.
+func (c *Channel) once(ctx context.Context, token, method, u, contentType string, body []byte) ([]byte, int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, 0, channel.Permanent(err, "")
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := c.opts.HTTP.Do(req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("DPI %s %s: %w", method, u, err)
+	}
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, resp.StatusCode, fmt.Errorf("DPI %s %s: read answer: %w", method, u, err)
+	}
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return raw, s, nil
+	case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		return raw, s, channel.Permanent(fmt.Errorf("authentication failed: DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
+	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || s < 400:
+		return raw, s, fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw))
+	default:
+		return raw, s, channel.Permanent(fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
 	}
 }

@@ -35,6 +35,7 @@ type corner2 struct {
 	parts    map[string][]byte
 	ctypes   map[string]string
 	answer   int
+	once401  bool // answer the next send 401
 	krrCalls int
 	krr      wire.KRRPrintSertifikat
 }
@@ -62,6 +63,11 @@ func (c *corner2) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			b, _ := io.ReadAll(p)
 			c.parts[p.FormName()] = b
 			c.ctypes[p.FormName()] = p.FileName() + " " + p.Header.Get("Content-Type")
+		}
+		if c.once401 {
+			c.once401 = false
+			w.WriteHeader(http.StatusUnauthorized)
+			return
 		}
 		if c.answer != 0 {
 			w.WriteHeader(c.answer)
@@ -106,7 +112,9 @@ func newSetup(t *testing.T) *setup {
 
 func message(sbd *wire.StandardBusinessDocument, files map[string][]byte, fs []store.File, rec wire.ServiceRecord) channel.Message {
 	return channel.Message{SBD: sbd, Files: fs, Record: rec, Attempt: 1,
-		Open: func(f store.File) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(files[f.Filename])), nil }}
+		Open: func(f store.File) (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(files[f.Filename])), nil
+		}}
 }
 
 // opened is what the provider sees of a posted message.
@@ -268,5 +276,22 @@ func TestSendFailures(t *testing.T) {
 		if _, perm := channel.AsPermanent(err); err == nil || perm != tc.permanent {
 			t.Errorf("answer %d: error %v, permanent %v; want permanent %v", tc.status, err, perm, tc.permanent)
 		}
+	}
+}
+
+// A 401 gets one fresh token, and the forretningsmelding is signed again with it.
+func TestSendRetriesA401WithAFreshToken(t *testing.T) {
+	t.Parallel()
+	s := newSetup(t)
+	s.c2.once401 = true
+	sbd := fixtures.MustSBD(wire.TypePrint, fixtures.SBDSpec{Receiver: fixtures.Default().Citizen(fixtures.RoleReserved).Fnr, TTL: time.Hour})
+	files := map[string][]byte{"brev.pdf": []byte("%PDF")}
+	fs := []store.File{{Filename: "brev.pdf", Title: "B", MimeType: "application/pdf", Primary: true}}
+	if _, err := s.ch.Send(context.Background(), message(sbd, files, fs, wire.ServiceRecord{Service: wire.Service{Identifier: wire.ServiceDPI}})); err != nil {
+		t.Fatal(err)
+	}
+	o := s.open(t, fixtures.CredPrint)
+	if o.msg.Utskrift.Maskinportentoken != strings.TrimPrefix(s.c2.auth, "Bearer ") {
+		t.Error("the retried forretningsmelding carries another token than its bearer")
 	}
 }

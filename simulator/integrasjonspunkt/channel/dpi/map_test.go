@@ -45,7 +45,7 @@ func TestMapStatuses(t *testing.T) {
 		{"SENDT gives MOTTATT", []wire.DPIStatus{{Status: "OPPRETTET"}, {Status: "SENDT", Timestamp: "2021-06-29T05:49:47Z"}},
 			[]store.StatusChange{{Status: wire.StatusMottatt, Description: DescriptionCorner3, At: at, Pollable: &no}}},
 		{"FEILET gives FEIL", []wire.DPIStatus{{Status: "OPPRETTET"}, {Status: "FEILET", Timestamp: "2021-06-29T05:49:47Z", Beskrivelse: "ukjent mottaker"}},
-			[]store.StatusChange{{Status: wire.StatusFeil, Description: DescriptionFeilet + ": ukjent mottaker", At: at, Pollable: &no}}},
+			[]store.StatusChange{{Status: wire.StatusFeil, Description: DescriptionFeil, At: at, Pollable: &no}}},
 	} {
 		if d := cmp.Diff(tc.want, Map(tc.in)); d != "" {
 			t.Errorf("%s (-want +got):\n%s", tc.name, d)
@@ -62,13 +62,14 @@ func TestMapReceipt(t *testing.T) {
 		want []wire.ReceiptStatus
 		desc string
 	}{
-		{wire.DPITypeLeveringskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusMottatt, wire.StatusLevert}, "Leveringskvittering mottatt"},
-		{wire.DPITypeMottakskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusMottatt, wire.StatusLevert}, "Mottakskvittering mottatt"},
-		{wire.DPITypeAapningskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusLest}, "Åpningskvittering mottatt"},
+		{wire.DPITypeLeveringskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusMottatt, wire.StatusLevert}, DescriptionLeveringskvittering},
+		{wire.DPITypeMottakskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusMottatt, wire.StatusLevert}, DescriptionMottakskvittering},
+		{wire.DPITypeAapningskvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusLest}, DescriptionAapningskvittering},
 		{wire.DPITypeVarslingfeiletkvittering, wire.DPIKvittering{Varslingskanal: "sms", Beskrivelse: "ugyldig nummer"},
-			[]wire.ReceiptStatus{wire.StatusFeil}, "Varsling feilet (sms): ugyldig nummer"},
-		{wire.DPITypeReturpostkvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusFeil}, "Returpost: brevet kom i retur"},
-		{wire.DPITypeFeil, wire.DPIKvittering{Feiltype: "KLIENT", Detaljer: "ugyldig dokumentpakke"}, []wire.ReceiptStatus{wire.StatusFeil}, "Feil (KLIENT): ugyldig dokumentpakke"},
+			[]wire.ReceiptStatus{wire.StatusFeil}, DescriptionVarslingfeilet},
+		{wire.DPITypeReturpostkvittering, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusFeil}, DescriptionReturpost},
+		{wire.DPITypeFeil, wire.DPIKvittering{Feiltype: "KLIENT", Detaljer: "ugyldig dokumentpakke"}, []wire.ReceiptStatus{wire.StatusFeil}, DescriptionFeil},
+		{wire.DPITypeFlyttet, wire.DPIKvittering{}, []wire.ReceiptStatus{wire.StatusAnnet}, DescriptionUkjent},
 	} {
 		k := tc.k
 		k.Tidspunkt = "2021-06-29T07:12:40Z"

@@ -12,12 +12,16 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
-// Descriptions of the statuses corner 2's status API gives.
+// Descriptions of DPI statuses, as the real IP's MessageStatusMapper writes them.
 const (
-	DescriptionCorner2  = "Hjørne 2 har mottatt meldingen"
-	DescriptionCorner3  = "Hjørne 3 har mottatt meldingen"
-	DescriptionFeilet   = "Hjørne 2 kunne ikke levere meldingen"
-	DescriptionReceived = "Kvittering mottatt"
+	DescriptionCorner3             = "Hjørne 3 har mottatt meldingen"
+	DescriptionFeil                = "Generell melding om at det har skjedd en feil"
+	DescriptionLeveringskvittering = "Kvittering på at digital post er tilgjengeliggjort eller at fysisk post er klargjort for utskrift"
+	DescriptionAapningskvittering  = "Kvittering fra Innbygger for at digital post er åpnet"
+	DescriptionVarslingfeilet      = "Kvittering for at en spesifisert varsling ikke har blitt sendt"
+	DescriptionMottakskvittering   = "Kvittering fra utskrift og forsendelsestjenesten om at melding er mottatt og lagt til print"
+	DescriptionReturpost           = "Kvittering fra utskrift og forsendelsestjenesten om at posten ikke har blitt levert til Mottaker."
+	DescriptionUkjent              = "Ukjent kvittering"
 )
 
 // Poller is the DPI status polling (DpiStatusStrategy, spec upstreams §7.3), a polling.StatusPoller:
@@ -55,11 +59,7 @@ func Map(statuses []wire.DPIStatus) []store.StatusChange {
 		at, _ := time.Parse(time.RFC3339Nano, s.Timestamp)
 		switch s.Status {
 		case wire.DPICorner2StatusFeilet:
-			d := DescriptionFeilet
-			if s.Beskrivelse != "" {
-				d += ": " + s.Beskrivelse
-			}
-			return []store.StatusChange{{Status: wire.StatusFeil, Description: d, At: at, Pollable: &no}}
+			return []store.StatusChange{{Status: wire.StatusFeil, Description: DescriptionFeil, At: at, Pollable: &no}}
 		case wire.DPICorner2StatusSendt:
 			return []store.StatusChange{{Status: wire.StatusMottatt, Description: DescriptionCorner3, At: at, Pollable: &no}}
 		}

@@ -142,11 +142,10 @@ func (c *Channel) OpenReceipt(jws string) (*wire.DPIMessage, error) {
 	return &msg, nil
 }
 
-// MapReceipt turns a receipt into the statuses to register, each with the receipt as rawReceipt:
-// leveringskvittering and mottakskvittering (print) → MOTTATT (a second earlier, when it is missing) and
-// LEVERT — the real IP adds the MOTTATT for leveringskvittering only, so a print's MOTTATT there depends
-// on whether status polling or the receipt comes first; aapningskvittering → LEST; varslingfeiletkvittering, returpostkvittering and feil →
-// FEIL; anything else → ANNET.
+// MapReceipt turns a receipt into the statuses to register, each with the receipt as rawReceipt and the
+// real IP's description: leveringskvittering and mottakskvittering → MOTTATT (a second earlier, when it
+// is missing) and LEVERT; aapningskvittering → LEST; varslingfeiletkvittering, returpostkvittering and
+// feil → FEIL; anything else (flyttet) → ANNET.
 func MapReceipt(msg *wire.DPIMessage, raw string) []store.StatusChange {
 	no := false
 	k := msg.Kvittering
@@ -158,23 +157,23 @@ func MapReceipt(msg *wire.DPIMessage, raw string) []store.StatusChange {
 		}
 		return ch
 	}
-	mottatt := one(wire.StatusMottatt, DescriptionCorner3)
+	mottatt := store.StatusChange{Status: wire.StatusMottatt, RawReceipt: raw, At: at, Pollable: &no}
 	if !at.IsZero() {
 		mottatt.At = at.Add(-time.Second)
 	}
 	switch msg.Type() {
 	case wire.DPITypeLeveringskvittering:
-		return []store.StatusChange{mottatt, one(wire.StatusLevert, "Leveringskvittering mottatt")}
+		return []store.StatusChange{mottatt, one(wire.StatusLevert, DescriptionLeveringskvittering)}
 	case wire.DPITypeMottakskvittering:
-		return []store.StatusChange{mottatt, one(wire.StatusLevert, "Mottakskvittering mottatt")}
+		return []store.StatusChange{mottatt, one(wire.StatusLevert, DescriptionMottakskvittering)}
 	case wire.DPITypeAapningskvittering:
-		return []store.StatusChange{one(wire.StatusLest, "Åpningskvittering mottatt")}
+		return []store.StatusChange{one(wire.StatusLest, DescriptionAapningskvittering)}
 	case wire.DPITypeVarslingfeiletkvittering:
-		return []store.StatusChange{one(wire.StatusFeil, fmt.Sprintf("Varsling feilet (%s): %s", k.Varslingskanal, k.Beskrivelse))}
+		return []store.StatusChange{one(wire.StatusFeil, DescriptionVarslingfeilet)}
 	case wire.DPITypeReturpostkvittering:
-		return []store.StatusChange{one(wire.StatusFeil, "Returpost: brevet kom i retur")}
+		return []store.StatusChange{one(wire.StatusFeil, DescriptionReturpost)}
 	case wire.DPITypeFeil:
-		return []store.StatusChange{one(wire.StatusFeil, fmt.Sprintf("Feil (%s): %s", k.Feiltype, k.Detaljer))}
+		return []store.StatusChange{one(wire.StatusFeil, DescriptionFeil)}
 	}
-	return []store.StatusChange{one(wire.StatusAnnet, "Ukjent kvittering: "+msg.Type())}
+	return []store.StatusChange{one(wire.StatusAnnet, DescriptionUkjent)}
 }
