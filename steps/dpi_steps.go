@@ -15,6 +15,7 @@ func registerDPISteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I create an? "([^"]*)" message to "([^"]*)" with the payload fields:$`, createWithPayloadFields)
 	sc.Step(`^I create an? "([^"]*)" message without a receiver with the payload fields:$`, createWithoutReceiver)
 	sc.Step(`^I upload "([^"]*)" as "([^"]*)" with the content "([^"]*)"$`, uploadText)
+	sc.Step(`^I upload a (\d+) MiB PDF named "([^"]*)"$`, uploadLargePDF)
 	sc.Step(`^the DPI simulator holds the message with:$`, dpiHolds)
 	sc.Step(`^the DPI simulator holds the documents "([^"]*)" as they were uploaded, decrypted$`, dpiDocuments)
 	sc.Step(`^the DPI simulator sends an? "([^"]*)" receipt for the message$`, dpiSendsReceipt)
@@ -68,6 +69,13 @@ func createWithoutReceiver(ctx context.Context, mt string, doc *godog.DocString)
 	}
 	b, _ := json.Marshal(m)
 	return w.postSBD(ctx, b)
+}
+
+// uploadLargePDF uploads a PDF of mib mebibytes (a PDF header and padding).
+func uploadLargePDF(ctx context.Context, mib int, name string) error {
+	body := make([]byte, mib<<20)
+	copy(body, "%PDF-1.4\n")
+	return getWorld(ctx).upload(ctx, name, "application/pdf", body, true)
 }
 
 func uploadText(ctx context.Context, name, contentType, content string) error {

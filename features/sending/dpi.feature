@@ -129,3 +129,10 @@ Feature: Sending over DPI (digital post to citizens and print)
     Then the response status is 200
     When I upload a PDF named "vedlegg.pdf" without a title
     Then the integration point answers 400 with "MissingFileTitleException" and a message containing "DPI"
+
+  Scenario: the files of a DPI message may not exceed 50 MB in all
+    When I create an "digital" message to "{citizen:digital}"
+    And I upload a 30 MiB PDF named "brev.pdf"
+    Then the response status is 200
+    When I upload a 30 MiB PDF named "vedlegg.pdf"
+    Then the integration point answers 400 with "MaxFileSizeExceededException" and a message containing "(DPI, 50MB)"
