@@ -23,10 +23,9 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	dpfsim "github.com/efm-harness/efm-harness/simulator/dpf"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/channeltest"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/inbound"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -50,15 +49,8 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
-	sim, err := dpfsim.New(dpfsim.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Maskinporten: mp.Verifier(),
+	mp := channeltest.StartMaskinporten(t, pki)
+	sim, err := dpfsim.New(dpfsim.Options{Key: pki.MustGet(fixtures.CredSvarUt).Key, Maskinporten: mp.Server.Verifier(),
 		Integrations: map[string]string{account.IntegrasjonID: password},
 		SvarInnUsers: map[string]dpfsim.SvarInnUser{"svarinn": {Password: password, Orgnr: ipOrg}},
 		SvarInnOrgs:  []string{ipOrg}, DefaultSender: kommune,
@@ -76,9 +68,7 @@ func newWorld(t *testing.T) *world {
 	hc := &http.Client{Timeout: 5 * time.Second}
 	ch := New(Options{SvarUtURL: srv.URL, SvarInnURL: srv.URL + dpfsim.SvarInnBase, OrgNumber: ipOrg,
 		Accounts: map[string]Account{ipOrg: account}, SvarInnUsers: map[string]BasicAuth{ipOrg: {Username: "svarinn", Password: password}},
-		Key: org.Key, Certificate: org.Certificate, HTTP: hc,
-		Tokens: oidc.New(oidc.Options{TokenURL: mpSrv.URL + "/token", Audience: mpSrv.URL + "/", ClientID: "MOVE_IP_" + ipOrg,
-			Key: org.Key, Certificate: org.Certificate, HTTP: hc}),
+		Key: org.Key, Certificate: org.Certificate, HTTP: hc, Tokens: mp.Tokens(ipOrg, hc),
 		Info: func(_ context.Context, orgnr string) (wire.InfoRecord, error) {
 			return wire.InfoRecord{Identifier: orgnr, OrganizationName: "ORG " + orgnr,
 				Postadresse: &wire.Postadresse{Adresse: "Gate 1", Postnummer: "0468", Poststed: "OSLO"}}, nil

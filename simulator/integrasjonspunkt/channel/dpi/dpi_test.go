@@ -19,9 +19,8 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/channeltest"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -88,14 +87,7 @@ type setup struct {
 func newSetup(t *testing.T) *setup {
 	t.Helper()
 	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
+	mp := channeltest.StartMaskinporten(t, pki)
 	c2 := &corner2{krr: wire.KRRPrintSertifikat{PostkasseleverandoerAdresse: fixtures.PrintProviderOrgnr,
 		X509Sertifikat: pki.MustGet(fixtures.CredPrint).CertificatePEM()}}
 	srv := httptest.NewServer(c2)
@@ -103,9 +95,7 @@ func newSetup(t *testing.T) *setup {
 	org := pki.MustGet(ipOrg)
 	hc := &http.Client{Timeout: 5 * time.Second}
 	ch := New(Options{URI: srv.URL + "/api/v2/dpi", KRRPrintURL: srv.URL + "/krr", MpcID: "no.difi.move.integrasjonspunkt", OrgNumber: ipOrg,
-		Key: org.Key, Certificate: org.Certificate, HTTP: hc,
-		Tokens: oidc.New(oidc.Options{TokenURL: mpSrv.URL + "/token", Audience: mpSrv.URL + "/", ClientID: "MOVE_IP_" + ipOrg,
-			Key: org.Key, Certificate: org.Certificate, HTTP: hc}),
+		Key: org.Key, Certificate: org.Certificate, HTTP: hc, Tokens: mp.Tokens(ipOrg, hc),
 		Now: func() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }})
 	return &setup{ch: ch, c2: c2, pki: pki}
 }

@@ -21,9 +21,8 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/channeltest"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -100,14 +99,7 @@ func TestReceiptsPoll(t *testing.T) {
 	key, cert := selfSigned(t, now.Add(-time.Hour))
 	expiredKey, expiredCert := selfSigned(t, now.Add(-48*time.Hour))
 	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
+	mp := channeltest.StartMaskinporten(t, pki)
 
 	known, waiting, unknown := uuid.NewString(), uuid.NewString(), uuid.NewString()
 	ids := map[string]string{"levert": uuid.NewString(), "waits": uuid.NewString(), "stranger": uuid.NewString(),
@@ -125,9 +117,8 @@ func TestReceiptsPoll(t *testing.T) {
 	t.Cleanup(srv.Close)
 	org := pki.MustGet(ipOrg)
 	hc := &http.Client{Timeout: 5 * time.Second}
-	ch := New(Options{URI: srv.URL, MpcID: "a.b", OrgNumber: ipOrg, Key: org.Key, Certificate: org.Certificate, HTTP: hc, Now: func() time.Time { return now },
-		Tokens: oidc.New(oidc.Options{TokenURL: mpSrv.URL + "/token", Audience: mpSrv.URL + "/", ClientID: "MOVE_IP_" + ipOrg,
-			Key: org.Key, Certificate: org.Certificate, HTTP: hc})})
+	ch := New(Options{URI: srv.URL, MpcID: "a.b", OrgNumber: ipOrg, Key: org.Key, Certificate: org.Certificate, HTTP: hc,
+		Now: func() time.Time { return now }, Tokens: mp.Tokens(ipOrg, hc)})
 
 	var mu sync.Mutex
 	stored := map[string][]wire.ReceiptStatus{}

@@ -20,12 +20,11 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	dposim "github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/channeltest"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/delivery"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/inbound"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/sr"
 	"github.com/efm-harness/efm-harness/simulator/wire"
@@ -40,7 +39,7 @@ const (
 type world struct {
 	t      *testing.T
 	pki    *fixtures.PKI
-	mpURL  string
+	mp     *channeltest.Maskinporten
 	dpoURL string
 	sim    *dposim.Server
 }
@@ -48,31 +47,23 @@ type world struct {
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
+	mp := channeltest.StartMaskinporten(t, pki)
 	alt := pki.MustGet(fixtures.CredAltinn)
-	sim, err := dposim.New(dposim.Options{Signer: alt.Key, Certificate: alt.Certificate, Maskinporten: mp.Verifier(),
+	sim, err := dposim.New(dposim.Options{Signer: alt.Key, Certificate: alt.Certificate, Maskinporten: mp.Server.Verifier(),
 		Keys: func(orgnr string) (*rsa.PrivateKey, bool) { c, ok := pki.Get(orgnr); return c.Key, ok }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	dpoSrv := httptest.NewServer(sim.Handler())
 	t.Cleanup(dpoSrv.Close)
-	return &world{t: t, pki: pki, mpURL: mpSrv.URL, dpoURL: dpoSrv.URL, sim: sim}
+	return &world{t: t, pki: pki, mp: mp, dpoURL: dpoSrv.URL, sim: sim}
 }
 
 // channel is a DPO channel of org's integration point; adjust changes its options.
 func (w *world) channel(org string, adjust ...func(*Options)) *Channel {
 	cred := w.pki.MustGet(org)
 	hc := &http.Client{Timeout: 5 * time.Second}
-	tokens := oidc.New(oidc.Options{TokenURL: w.mpURL + "/token", Audience: w.mpURL + "/", ClientID: "MOVE_IP_" + org,
-		Key: cred.Key, Certificate: cred.Certificate, HTTP: hc})
+	tokens := w.mp.Tokens(org, hc)
 	o := Options{BrokerURL: w.dpoURL + "/broker/api/v1", TokenExchangeURL: w.dpoURL + "/authentication/api/v1/exchange/maskinporten",
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, Tokens: tokens, HTTP: hc}
 	for _, f := range adjust {

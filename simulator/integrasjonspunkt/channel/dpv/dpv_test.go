@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/google/go-cmp/cmp"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,11 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
-	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/oidc"
+	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/channeltest"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/store"
-	"github.com/efm-harness/efm-harness/simulator/maskinporten"
 	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
@@ -141,22 +141,12 @@ var now = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func setup(t *testing.T, opts Options) (*Channel, *fake) {
 	t.Helper()
-	pki := fixtures.MustLoadPKI()
-	mpCred := pki.MustGet(fixtures.CredMaskinporten)
-	mp, err := maskinporten.New(maskinporten.Options{Signer: mpCred.Key, Certificate: mpCred.Certificate, Roots: pki.Pool()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mpSrv := httptest.NewServer(mp.Handler())
-	t.Cleanup(mpSrv.Close)
-	mp.SetIssuer(mpSrv.URL + "/")
+	mp := channeltest.StartMaskinporten(t, fixtures.MustLoadPKI())
 	f := newFake()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)
-	org := pki.MustGet("910077473")
 	hc := &http.Client{Timeout: 5 * time.Second}
-	opts.Tokens = oidc.New(oidc.Options{TokenURL: mpSrv.URL + "/token", Audience: mpSrv.URL + "/", ClientID: "MOVE_IP_910077473",
-		Key: org.Key, Certificate: org.Certificate, HTTP: hc})
+	opts.Tokens = mp.Tokens("910077473", hc)
 	opts.HTTP = hc
 	opts.CorrespondenceURL = srv.URL + "/correspondence/api/v1"
 	opts.TokenExchangeURL = srv.URL + "/exchange"
