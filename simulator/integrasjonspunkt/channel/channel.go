@@ -4,11 +4,13 @@
 package channel
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -104,3 +106,89 @@ var quoteEscaper = strings.NewReplacer("\\", "\\\\", `"`, "\\\"", "\r", "", "\n"
 // QuoteEscape makes s safe inside a quoted multipart Content-Disposition parameter: backslashes and
 // quotes escaped, line breaks dropped.
 func QuoteEscape(s string) string { return quoteEscaper.Replace(s) }
+
+// Request is one call to an upstream with a bearer token.
+type Request struct {
+	// Method, URL, ContentType (may be empty) and Body (may be nil) make the request; Header adds to it.
+	Method      string
+	URL         string
+	ContentType string
+	Body        []byte
+	Header      http.Header
+	// Build, when set, makes the body and its content type for each token (an upstream that wants the
+	// token inside the signed body too); it replaces Body and ContentType.
+	Build func(token string) (body []byte, contentType string, err error)
+	// Name names the upstream in errors ("SvarUt", "DPI", …); empty names none.
+	Name string
+	// Detail turns an error answer into its text for the error (Truncate when nil).
+	Detail func(raw []byte) string
+	// Limit bounds the answer read (4 MiB when 0).
+	Limit int64
+}
+
+// Call makes r with a token from token, asking for a fresh one once if the upstream answers 401 or 403,
+// and returns the answer's body and status (0 when there was none). The answer decides the error: none
+// for 2xx; an authentication failure (permanent) for a second 401 or 403; a transient error for 408, 429,
+// 5xx and network failures; a permanent error, with the answer as raw receipt, for any other status.
+func Call(ctx context.Context, hc *http.Client, token func(ctx context.Context, fresh bool) (string, error), r Request) ([]byte, int, error) {
+	what := strings.TrimSpace(r.Name + " " + r.Method + " " + r.URL)
+	detail := r.Detail
+	if detail == nil {
+		detail = Truncate
+	}
+	limit := r.Limit
+	if limit <= 0 {
+		limit = 4 << 20
+	}
+	for try := 0; ; try++ {
+		tok, err := token(ctx, try > 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		body, contentType := r.Body, r.ContentType
+		if r.Build != nil {
+			if body, contentType, err = r.Build(tok); err != nil {
+				return nil, 0, err
+			}
+		}
+		var rd io.Reader
+		if body != nil {
+			rd = bytes.NewReader(body)
+		}
+		req, err := http.NewRequestWithContext(ctx, r.Method, r.URL, rd)
+		if err != nil {
+			return nil, 0, Permanent(err, "")
+		}
+		for k, vs := range r.Header {
+			req.Header[k] = vs
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		if req.Header.Get("Accept") == "" {
+			req.Header.Set("Accept", "application/json")
+		}
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", what, err)
+		}
+		raw, err := io.ReadAll(io.LimitReader(resp.Body, limit))
+		resp.Body.Close()
+		if err != nil {
+			return nil, resp.StatusCode, fmt.Errorf("%s: read answer: %w", what, err)
+		}
+		switch s := resp.StatusCode; {
+		case s >= 200 && s < 300:
+			return raw, s, nil
+		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
+			continue
+		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+			return raw, s, Permanent(fmt.Errorf("authentication failed: %s answered %d: %s", what, s, detail(raw)), string(raw))
+		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || s < 400:
+			return raw, s, fmt.Errorf("%s answered %d: %s", what, s, detail(raw))
+		default:
+			return raw, s, Permanent(fmt.Errorf("%s answered %d: %s", what, s, detail(raw)), string(raw))
+		}
+	}
+}

@@ -610,54 +610,20 @@ func (c *Channel) do(ctx context.Context, acct Account, consumerOrg, method, u, 
 		return nil, channel.Permanent(errors.New("DPF needs Maskinporten"), "")
 	}
 	treq := oidc.Request{Scopes: []string{Scope}, ConsumerOrg: consumerOrg}
-	for try := 0; ; try++ {
-		if try > 0 {
+	token := func(ctx context.Context, fresh bool) (string, error) {
+		if fresh {
 			c.opts.Tokens.Forget(treq)
 		}
 		tok, err := c.opts.Tokens.Token(ctx, treq)
-		if err != nil {
-			if errors.Is(err, oidc.ErrGrant) {
-				return nil, channel.Permanent(fmt.Errorf("token for SvarUt from Maskinporten: %w", err), err.Error())
-			}
-			return nil, err
+		if errors.Is(err, oidc.ErrGrant) {
+			return "", channel.Permanent(fmt.Errorf("token for SvarUt from Maskinporten: %w", err), err.Error())
 		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, channel.Permanent(err, "")
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("IntegrasjonId", acct.IntegrasjonID)
-		req.Header.Set("IntegrasjonPassord", acct.IntegrasjonPassord)
-		req.Header.Set("Accept", "application/json")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := c.opts.HTTP.Do(req)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", method, u, err)
-		}
-		raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: read answer: %w", method, u, err)
-		}
-		switch s := resp.StatusCode; {
-		case s == http.StatusOK:
-			return raw, nil
-		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
-			continue
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			return nil, channel.Permanent(fmt.Errorf("authentication failed: SvarUt %s %s answered %d: %s", method, u, s, svarUtMessage(raw)), string(raw))
-		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || s < 400:
-			return nil, fmt.Errorf("SvarUt %s %s answered %d: %s", method, u, s, svarUtMessage(raw))
-		default:
-			return nil, channel.Permanent(fmt.Errorf("SvarUt %s %s answered %d: %s", method, u, s, svarUtMessage(raw)), string(raw))
-		}
+		return tok, err
 	}
+	raw, _, err := channel.Call(ctx, c.opts.HTTP, token, channel.Request{Method: method, URL: u, ContentType: contentType, Body: body,
+		Header: http.Header{"Integrasjonid": {acct.IntegrasjonID}, "Integrasjonpassord": {acct.IntegrasjonPassord}},
+		Name:   "SvarUt", Detail: svarUtMessage})
+	return raw, err
 }
 
 // svarUtMessage is the message of a SvarUt error body, else the body itself (shortened).

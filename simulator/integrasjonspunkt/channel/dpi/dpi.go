@@ -166,12 +166,8 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 		return channel.Result{}, err
 	}
 	u := c.opts.URI + "/messages/out?kanal=" + url.QueryEscape(c.Kanal())
-	for try := 0; ; try++ {
-		// The token goes into the signed forretningsmelding too, so a fresh one means signing again.
-		token, err := c.token(ctx, avsenderOrg, try > 0)
-		if err != nil {
-			return channel.Result{}, err
-		}
+	// The token goes into the signed forretningsmelding too, so a fresh token means signing again.
+	build := func(token string) ([]byte, string, error) {
 		if p.digital != nil {
 			p.digital.Maskinportentoken = token
 		} else {
@@ -180,25 +176,23 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 		msg := wire.DPIMessage{Header: c.header(m.SBD, mainOrg, p.receiverOrg, p.typ), Digital: p.digital, Utskrift: p.utskrift}
 		payload, err := json.Marshal(msg)
 		if err != nil {
-			return channel.Result{}, channel.Permanent(fmt.Errorf("forretningsmelding: %w", err), "")
+			return nil, "", channel.Permanent(fmt.Errorf("forretningsmelding: %w", err), "")
 		}
 		jws, err := dokumentpakke.SignJWS(payload, c.opts.Key, []*x509.Certificate{c.opts.Certificate}, "")
 		if err != nil {
-			return channel.Result{}, channel.Permanent(fmt.Errorf("sign forretningsmelding: %w", err), "")
+			return nil, "", channel.Permanent(fmt.Errorf("sign forretningsmelding: %w", err), "")
 		}
 		body, ctype, err := multipartBody(jws, p.cms)
 		if err != nil {
-			return channel.Result{}, channel.Permanent(err, "")
+			return nil, "", channel.Permanent(err, "")
 		}
-		_, status, err := c.once(ctx, token, http.MethodPost, u, ctype, body)
-		if (status == http.StatusUnauthorized || status == http.StatusForbidden) && try == 0 {
-			continue
-		}
-		if err != nil {
-			return channel.Result{}, err
-		}
-		return channel.Result{Pollable: true}, nil
+		return body, ctype, nil
 	}
+	token := func(ctx context.Context, fresh bool) (string, error) { return c.token(ctx, avsenderOrg, fresh) }
+	if _, _, err := channel.Call(ctx, c.opts.HTTP, token, channel.Request{Method: http.MethodPost, URL: u, Build: build, Name: "DPI", Limit: 16 << 20}); err != nil {
+		return channel.Result{}, err
+	}
+	return channel.Result{Pollable: true}, nil
 }
 
 // prepared is a message ready for corner 2.
@@ -527,52 +521,6 @@ func (c *Channel) do(ctx context.Context, consumerOrg, method, u, contentType st
 
 // call is do that also tells the HTTP status (0 when none).
 func (c *Channel) call(ctx context.Context, consumerOrg, method, u, contentType string, body []byte) ([]byte, int, error) {
-	for try := 0; ; try++ {
-		tok, err := c.token(ctx, consumerOrg, try > 0)
-		if err != nil {
-			return nil, 0, err
-		}
-		raw, status, err := c.once(ctx, tok, method, u, contentType, body)
-		if (status == http.StatusUnauthorized || status == http.StatusForbidden) && try == 0 {
-			continue
-		}
-		return raw, status, err
-	}
-}
-
-// once makes one corner-2 call with token: a 2xx answer's body, else an error — a 401 or 403 an
-// authentication failure, any other 4xx permanent, 408, 429, 5xx and network errors transient.
-func (c *Channel) once(ctx context.Context, token, method, u, contentType string, body []byte) ([]byte, int, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, 0, channel.Permanent(err, "")
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.opts.HTTP.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("DPI %s %s: %w", method, u, err)
-	}
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	resp.Body.Close()
-	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("DPI %s %s: read answer: %w", method, u, err)
-	}
-	switch s := resp.StatusCode; {
-	case s >= 200 && s < 300:
-		return raw, s, nil
-	case s == http.StatusUnauthorized || s == http.StatusForbidden:
-		return raw, s, channel.Permanent(fmt.Errorf("authentication failed: DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
-	case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500 || s < 400:
-		return raw, s, fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw))
-	default:
-		return raw, s, channel.Permanent(fmt.Errorf("DPI %s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
-	}
+	return channel.Call(ctx, c.opts.HTTP, func(ctx context.Context, fresh bool) (string, error) { return c.token(ctx, consumerOrg, fresh) },
+		channel.Request{Method: method, URL: u, ContentType: contentType, Body: body, Name: "DPI", Limit: 16 << 20})
 }

@@ -479,44 +479,5 @@ func (c *Channel) altinnToken(ctx context.Context, fresh bool) (string, error) {
 // second one is an authentication failure. Other 4xx are permanent (the answer, ProblemDetails, is the
 // raw receipt), 408, 429, 5xx and network errors transient. status is the HTTP status (0 when none).
 func (c *Channel) do(ctx context.Context, method, u, contentType string, body []byte) (raw []byte, status int, err error) {
-	for try := 0; ; try++ {
-		tok, err := c.altinnToken(ctx, try > 0)
-		if err != nil {
-			return nil, 0, err
-		}
-		var rd io.Reader
-		if body != nil {
-			rd = bytes.NewReader(body)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, u, rd)
-		if err != nil {
-			return nil, 0, channel.Permanent(err, "")
-		}
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Accept", "application/json")
-		if contentType != "" {
-			req.Header.Set("Content-Type", contentType)
-		}
-		resp, err := c.opts.HTTP.Do(req)
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s %s: %w", method, u, err)
-		}
-		raw, err = io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-		resp.Body.Close()
-		if err != nil {
-			return nil, resp.StatusCode, fmt.Errorf("%s %s: read answer: %w", method, u, err)
-		}
-		switch s := resp.StatusCode; {
-		case s >= 200 && s < 300:
-			return raw, s, nil
-		case (s == http.StatusUnauthorized || s == http.StatusForbidden) && try == 0:
-			continue
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
-			return raw, s, channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, u, s), string(raw))
-		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
-			return raw, s, fmt.Errorf("%s %s answered %d: %s", method, u, s, channel.Truncate(raw))
-		default:
-			return raw, s, channel.Permanent(fmt.Errorf("%s %s answered %d: %s", method, u, s, channel.Truncate(raw)), string(raw))
-		}
-	}
+	return channel.Call(ctx, c.opts.HTTP, c.altinnToken, channel.Request{Method: method, URL: u, ContentType: contentType, Body: body})
 }
