@@ -31,23 +31,19 @@
 //     ^\+?[- _0-9]+$, text 1..160) each with 1..10 repetisjoner of 0..25 and no key of the other.
 //     utskrift: utskriftstype SORT_HVIT|FARGE, posttype A|B when present, retur with
 //     returposthaandtering DIREKTE_RETUR|MAKULERING_MED_MELDING, and the adresseInformasjon rules for
-//     mottaker and retur.mottaker (adresselinjeN ≤ 100, postnummer ^\d{4}$, poststed and land ≤ 80,
-//     landkode ^[a-zA-Z]{2}$, and the schema's oneOf: navn and adresselinje1 with either postnummer and
-//     poststed — a Norwegian address, no land — or exactly one of land and landkode — a foreign one).
+//     mottaker and retur.mottaker, read from the raw JSON: only its nine members (exact keys), each a
+//     string; adresselinjeN ≤ 100, postnummer ^\d{4}$, poststed and land ≤ 80, landkode ^[a-zA-Z]{2}$;
+//     and the schema's oneOf, where a member counts as present when its key is, even with "" (the
+//     integration point sends "navn": ""): navn and adresselinje1 with either postnummer and poststed —
+//     a Norwegian address, no land — or exactly one of land and landkode — a foreign one.
 //     The receiver (SBD receiver 0192:<orgnr>) selects the keys that may open the dokumentpakke:
 //     Options.Providers[orgnr] and Options.PrintProvider.Key when its Orgnr matches (both are tried,
 //     since Digipost and the print provider share an organisation number in the test population); an
 //     unknown receiver is 400. base64(SHA-256(asic.cms bytes)) must equal
-//     dokumentpakkefingeravtrykk.digestValue; the CMS must decrypt; the ASiC-E must open
-//     (dokumentpakke.ReadASiCE, AllowUnsigned) and carry META-INF/signatures.xml (the XAdES signature
-//     is not verified); manifest.xml must be an SDP manifest (namespace http://begrep.difi.no/sdp/
-//     schema_v10) whose avsender organisasjon and avsenderidentifikator are the forretningsmelding's,
-//     with mottaker/person/postkasseadresse equal to the forretningsmelding's for digital and no
-//     mottaker for utskrift, and every href (hoveddokument, vedlegg, data; 4..100 characters, mime
-//     1..100, tittel lang 2 characters) a file of the container. Accepted: 200 {} and status OPPRETTET.
-//     A messageId received before: 200 again if it is the same conversation and avsender (the
-//     integration point rebuilds the JWS and the CMS on every retry, so only the first copy is kept and
-//     the resend is counted), 409 otherwise.
+//     dokumentpakkefingeravtrykk.digestValue (400). Accepted: 200 {} and status OPPRETTET. A messageId
+//     received before: 200 again if it is the same conversation and avsender (the integration point
+//     rebuilds the JWS and the CMS on every retry, so only the first copy is kept and the resend is
+//     counted), 409 otherwise.
 //   - GET /messages/out/{messageId}/statuses → [{"status","timestamp"(,"beskrivelse")}]: OPPRETTET at
 //     receipt, then SENDT after sendtAfter, or FEILET when the behaviour says feilet; only these three
 //     values. 404 for an unknown messageId.
@@ -57,6 +53,19 @@
 //     avsender.avsenderidentifikator it is. 400 without kanal or with a bad page_size.
 //   - POST /messages/in/{messageId}/read (the receipt's instanceIdentifier) → 200, no body; the receipt is
 //     no longer listed. Reading again is 200; an unknown id is 404 (the integration point tolerates it).
+//
+// Package faults. Corner 2 cannot read the encrypted dokumentpakke, so what is inside it never
+// refuses a message: the provider opens it and, when it cannot use it, answers with a feil receipt
+// (feiltype KLIENT, detaljer "Ugyldig dokumentpakke: <path>: <problem>; …") instead of the
+// leveringskvittering or mottakskvittering (and no other receipt the behaviour asks for); the
+// problems are listed as packageProblems in the admin view. The provider checks that the CMS
+// decrypts with its key; that the ASiC-E opens (dokumentpakke.ReadASiCE, AllowUnsigned); that its
+// XAdES signature META-INF/signatures.xml verifies (dokumentpakke.ReadXAdES, chained to
+// Options.SignerRoots when set); that manifest.xml is an SDP manifest (namespace
+// http://begrep.difi.no/sdp/schema_v10) whose avsender organisasjon and avsenderidentifikator are
+// the forretningsmelding's, with mottaker/person/postkasseadresse equal to the forretningsmelding's
+// for digital and no mottaker for utskrift; and that every href (hoveddokument, vedlegg, data; 4..100
+// characters, mime 1..100, tittel lang 2 characters) is a file of the container.
 //
 // Receipts and reads are also scoped to the caller: a token naming an organisation (consumer, else
 // consumer_org) sees only the receipts of messages whose SBD sender or avsender it is.
@@ -88,6 +97,7 @@
 //	 "aapningAfter":null,      // → aapningskvittering, only for aapningskvittering=true; null never
 //	 "varslingfeilet":null,    // {"varslingskanal":"epost"|"sms","beskrivelse":…}: right after levering
 //	 "feil":null,              // {"feiltype":"KLIENT"|"SERVER","detaljer":…}: instead of levering/mottak
+//	                           // (a package fault's feil receipt comes instead of this one)
 //	 "returpostAfter":null,    // utskrift: mottakskvittering → returpostkvittering; null never
 //	 "overrides":{"<postkasseadresse or receiver orgnr>":{…any member above…}}}
 //
@@ -97,13 +107,16 @@
 // # Admin API
 //
 //   - GET /__admin/messages (?kanal=, ?type=, ?sender=, ?receiver=, ?postkasseadresse=, ?conversationId=,
-//     ?avsenderidentifikator=) → {"messages":[Summary…],"evicted","storedBytes","pendingReceipts"}.
+//     ?avsenderidentifikator=) → {"messages":[Summary…],"evicted","droppedSteps","storedBytes",
+//     "pendingReceipts"}. A Summary's "packageProblems" ([{"path","message"}], empty when none) are the
+//     package faults found; "droppedSteps" counts life-cycle steps dropped at the timer bound.
 //   - GET /__admin/messages/{id} ({id}: messageId, else the newest message of that conversationId) →
 //     MessageView: the summary, the SBD header, the digital or utskrift body with the maskinportentoken
-//     redacted, the signer certificate, the token's consumer_org and client, the dokumentpakke (size,
-//     fingerprint, signature files), the SDP manifest, the decrypted documents (name, mime, role,
-//     tittel, size, sha256; ?content=true adds base64 content and the JWS as received), the multipart
-//     parts, and the receipts made with their JWS.
+//     redacted, the JWS signer certificate, the token's consumer_org and client, the dokumentpakke (size,
+//     fingerprint, signature files, "signatureVerified" and, when verified, "signatureSigner": the XAdES
+//     signer's certificate with its subject), the SDP manifest (null when unreadable), the decrypted
+//     documents (name, mime, role, tittel, size, sha256; ?content=true adds base64 content and the JWS as
+//     received), the multipart parts, and the receipts made with their JWS.
 //   - POST /__admin/messages/{id}/receipts {"type", "tidspunkt"?, "varslingskanal"?, "beskrivelse"?,
 //     "feiltype"?, "detaljer"?, "motakeridentifikator"?} → 201 ReceiptView: queue a receipt of any type
 //     by hand. POST /__admin/inject takes the same with "messageId".
@@ -113,18 +126,23 @@
 //
 // Memory is bounded: MaxMessages (10 000) and MaxStoredBytes (1 GiB of JWS, receipts and decrypted
 // documents) forget the oldest messages and their receipts first; the CMS is not kept. Life-cycle timers
-// are tracked and stopped by Reset and Close.
+// are tracked and stopped by Reset and Close; at most 100 000 are pending, and a step beyond that (a
+// delayed SENDT, receipt, aapnings- or returpostkvittering) is dropped with a logged warning and counted
+// as droppedSteps.
 //
 // # Deviations from the real corner 2 and KRR
 //
 //   - The error bodies, the 200 body of a send ({}), the 409 for a reused messageId and the idempotent
 //     200 for a resend are this simulator's choices; the real ones are not known.
-//   - The XAdES signature of the dokumentpakke is required but not verified, and the JWS signer's
-//     certificate is not checked against the avsender or a business-certificate chain unless
-//     SignerRoots is set. The maskinportentoken in the forretningsmelding is only required, not checked
-//     (the admin view tells whether it is the bearer token).
-//   - The varsler object is read strictly (the schema leaves additionalProperties open there), and a
-//     JSON member present with an empty string counts as absent.
+//   - The signer certificates of the JWS and of the XAdES signature are not checked against the
+//     avsender or a business-certificate chain unless SignerRoots is set. The maskinportentoken in the
+//     forretningsmelding is only required, not checked (the admin view tells whether it is the bearer
+//     token).
+//   - The provider answers a package fault kvitteringAfter after SENDT, as it would deliver, and the
+//     detaljer wording of its feil receipt is this simulator's; what the real providers do and write is
+//     not known.
+//   - The varsler object is read strictly (the schema leaves additionalProperties open there), and,
+//     outside adresseInformasjon, a JSON member present with an empty string counts as absent.
 //   - The org scoping of receipts by the token's organisation is inferred, not known.
 //   - Receipts are never flyttet, never have a downloadurl, and all are signed with one certificate
 //     whatever the provider. Statuses never carry other values than OPPRETTET, SENDT and FEILET.

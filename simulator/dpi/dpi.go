@@ -132,11 +132,13 @@ type Server struct {
 	dead     int        // entries of inbox that are read or forgotten
 	stored   int64
 	evicted  int64
+	dropped  int64 // life-cycle steps not scheduled because maxPending timers were pending
 	beh      behaviour
 
-	timers map[*time.Timer]struct{}
-	gen    uint64
-	closed bool
+	timers     map[*time.Timer]struct{}
+	maxPending int
+	gen        uint64
+	closed     bool
 }
 
 // ErrOptions is wrapped by New's errors about its Options.
@@ -203,6 +205,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, base: base, log: log, receiptKey: key, receiptCert: cert,
 		byID: map[string]*message{}, receipts: map[string]*receipt{}, timers: map[*time.Timer]struct{}{},
+		maxPending: maxPending,
 	}
 	s.beh = s.defaultBehaviour()
 	s.admin = admin.New(Name, admin.Hooks{
@@ -293,18 +296,26 @@ func (s *Server) reset() {
 	s.byID = map[string]*message{}
 	s.receipts = map[string]*receipt{}
 	s.inbox, s.dead = nil, 0
-	s.stored, s.evicted = 0, 0
+	s.stored, s.evicted, s.dropped = 0, 0, 0
 	s.beh = s.defaultBehaviour()
 	s.stopTimersLocked()
 }
 
-// afterLocked runs f under s.mu after d (at once when d is zero) unless reset or closed first.
-func (s *Server) afterLocked(d time.Duration, f func()) {
+// afterLocked runs f under s.mu after d (at once when d is zero) unless reset or closed first. step and
+// messageID name it in the warning logged when it is dropped because s.maxPending timers are pending
+// (counted in s.dropped, shown as droppedSteps by GET /__admin/messages).
+func (s *Server) afterLocked(d time.Duration, step, messageID string, f func()) {
 	if d <= 0 {
 		f()
 		return
 	}
-	if s.closed || len(s.timers) >= maxPending {
+	if s.closed {
+		return
+	}
+	if len(s.timers) >= s.maxPending {
+		s.dropped++
+		s.log.Warn("dpi: too many pending life-cycle timers; the step is dropped", "step", step, "messageId", messageID,
+			"after", d, "pending", len(s.timers), "dropped", s.dropped)
 		return
 	}
 	gen := s.gen

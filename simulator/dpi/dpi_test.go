@@ -8,7 +8,9 @@ import (
 	"encoding/pem"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +39,7 @@ func TestDigitalAcceptedAndInspectable(t *testing.T) {
 	want := dpi.Summary{MessageID: b.messageID, ConversationID: b.conversationID, Kanal: kanal, Type: wire.DPITypeDigital,
 		Sender: senderOrg, Avsender: "0192:" + senderOrg, Avsenderidentifikator: "avsender910077473", Receiver: fixtures.DigipostOrgnr,
 		Postkasseadresse: ola, Tittel: "Vedtak om byggeløyve", Status: wire.DPICorner2StatusSendt,
-		Documents: 3, Receipts: []string{wire.DPITypeLeveringskvittering}, ReceiptsPending: 1}
+		Documents: 3, Receipts: []string{wire.DPITypeLeveringskvittering}, ReceiptsPending: 1, PackageProblems: []dpi.Violation{}}
 	got := v.Summary
 	got.Received, got.Statuses = time.Time{}, nil
 	if d := cmp.Diff(want, got); d != "" {
@@ -114,15 +116,24 @@ func TestUtskriftAcceptedAndReceipted(t *testing.T) {
 	}
 }
 
-// TestXAdESContainerAccepted: a dokumentpakke made by dokumentpakke.CreateASiCEXAdES, as the reference
-// integration point makes it, is accepted and its documents come out unchanged.
-func TestXAdESContainerAccepted(t *testing.T) {
+// TestXAdESVerified: a dokumentpakke made by dokumentpakke.CreateASiCEXAdES, as the reference integration
+// point makes it, is accepted, its XAdES signature verifies (with SignerRoots too), the admin view names
+// the signer, and its documents come out unchanged.
+func TestXAdESVerified(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, nil)
-	b := e.send(spec{realXAdES: true}, kanal)
+	e := newEnv(t, func(o *dpi.Options) { o.SignerRoots = testPKI().Pool() })
+	b := e.send(spec{}, kanal)
 	v := e.message(b.messageID, true)
 	if d := cmp.Diff([]string{"META-INF/signatures.xml"}, v.Dokumentpakke.Signatures); d != "" {
 		t.Errorf("signatures (-want +got):\n%s", d)
+	}
+	signer := cred(t, senderOrg).Certificate
+	if !v.Dokumentpakke.SignatureVerified || v.Dokumentpakke.SignatureSigner == nil ||
+		v.Dokumentpakke.SignatureSigner.Subject != signer.Subject.String() || v.Dokumentpakke.SignatureSigner.Orgnr != senderOrg {
+		t.Errorf("signature: verified %v, signer %+v", v.Dokumentpakke.SignatureVerified, v.Dokumentpakke.SignatureSigner)
+	}
+	if len(v.PackageProblems) != 0 || !slices.Equal(v.Receipts, []string{wire.DPITypeLeveringskvittering}) {
+		t.Errorf("package problems %+v, receipts %v", v.PackageProblems, v.Receipts)
 	}
 	for _, d := range v.Documents {
 		if d.Name == "brev.pdf" && d.Content != base64.StdEncoding.EncodeToString(brevPDF) {
@@ -138,6 +149,30 @@ func TestForeignAddressAccepted(t *testing.T) {
 		m.Utskrift.Mottaker = wire.DPIAdresse{Navn: "Kari", Adresselinje1: "Main St 1", Adresselinje2: "12345 Stockholm", Land: "Sverige"}
 		m.Utskrift.Posttype = ""
 	}}, kanal)
+}
+
+// TestAddressWithEmptyMembersAccepted: the schema's required lists need only the key, so "navn": "" (as
+// the integration point sends for a letter without a name) and an empty poststed are present.
+func TestAddressWithEmptyMembersAccepted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	for _, c := range []struct{ name, old, new string }{
+		{"empty navn", `"navn":"Ola Nordmann"`, `"navn":""`},
+		{"empty retur poststed", `"poststed":"VARDØ"`, `"poststed":""`},
+		{"empty navn and adresselinje1", `"navn":"Ola Nordmann","adresselinje1":"Storgata 1"`, `"navn":"","adresselinje1":""`},
+	} {
+		found := false
+		b := build(t, utskriftSpec(spec{payload: func(p []byte) []byte {
+			found = strings.Contains(string(p), c.old)
+			return replaceJSON(c.old, c.new)(p)
+		}}))
+		if !found {
+			t.Fatalf("%s: the payload has no %s", c.name, c.old)
+		}
+		if a := e.sendBuilt(b, kanal); a.status != http.StatusOK {
+			t.Errorf("%s: %d %s", c.name, a.status, a.body)
+		}
+	}
 }
 
 func TestReceiptShape(t *testing.T) {
@@ -439,6 +474,35 @@ func TestBehaviourAPI(t *testing.T) {
 	e.admin(http.MethodGet, "/behaviour", nil).json(t, &b)
 	if b.AapningAfter != nil || b.Varslingfeilet != nil || b.KvitteringAfter != "1s" {
 		t.Errorf("after reset: %+v", b)
+	}
+}
+
+// TestBehaviourConcurrentPUTs: PUTs of different members at the same time all apply (the read-modify-write
+// is one critical section).
+func TestBehaviourConcurrentPUTs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	puts := []map[string]any{
+		{"sendtAfter": "1s"}, {"kvitteringAfter": "2s"}, {"aapningAfter": "3s"}, {"returpostAfter": "4s"},
+		{"feilet": true}, {"varslingfeilet": map[string]any{"varslingskanal": "sms"}}, {"feil": map[string]any{"feiltype": "KLIENT"}},
+	}
+	for round := range 10 {
+		e.admin(http.MethodPost, "/reset", nil)
+		var wg sync.WaitGroup
+		for _, p := range puts {
+			wg.Go(func() {
+				if a := e.admin(http.MethodPut, "/behaviour", p); a.status != http.StatusOK {
+					t.Errorf("PUT %v: %d %s", p, a.status, a.body)
+				}
+			})
+		}
+		wg.Wait()
+		var b dpi.Behaviour
+		e.admin(http.MethodGet, "/behaviour", nil).json(t, &b)
+		if b.SendtAfter != "1s" || b.KvitteringAfter != "2s" || b.AapningAfter == nil || *b.AapningAfter != "3s" ||
+			b.ReturpostAfter == nil || *b.ReturpostAfter != "4s" || !b.Feilet || b.Varslingfeilet == nil || b.Feil == nil {
+			t.Fatalf("round %d: a change was lost: %+v", round, b)
+		}
 	}
 }
 

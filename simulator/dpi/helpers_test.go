@@ -17,6 +17,7 @@ import (
 	"net/http/httptest"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -236,8 +237,9 @@ type spec struct {
 	aapning        bool
 	avsenderID     string
 	files          []dokumentpakke.File
-	noXAdES        bool
-	realXAdES      bool // build the container with dokumentpakke.CreateASiCEXAdES
+	xades          string                // "": signed by dokumentpakke.CreateASiCEXAdES; xadesNone, xadesPlaceholder, xadesTampered
+	xadesSigner    *dokumentpakke.Signer // the XAdES signer (default: the sender's credential)
+	container      func([]byte) []byte   // changes the ASiC-E before it is encrypted
 	noManifest     bool
 	manifest       func(*wire.SDPManifest)
 	manifestXML    func([]byte) []byte
@@ -266,10 +268,16 @@ func defaultFiles() []dokumentpakke.File {
 		{Name: "vedlegg.txt", MimeType: "text/plain", Content: vedleggTxt}}
 }
 
+// XAdES variants of spec.xades.
+const (
+	xadesNone        = "none"        // no META-INF/signatures.xml
+	xadesPlaceholder = "placeholder" // an empty XAdESSignatures element
+	xadesTampered    = "tampered"    // a real signature over other content of brev.pdf
+)
+
 // asice builds an ASiC-E as commons-asic lays out a XAdES container: the stored mimetype, manifest.xml and
-// the files, META-INF/signatures.xml (a placeholder: the simulator does not verify it) and the OASIS
-// manifest.
-func asice(t testing.TB, manifest []byte, files []dokumentpakke.File, xades bool) []byte {
+// the files, META-INF/signatures.xml (when signatures is not nil: taken as it is) and the OASIS manifest.
+func asice(t testing.TB, manifest []byte, files []dokumentpakke.File, signatures []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -299,8 +307,8 @@ func asice(t testing.TB, manifest []byte, files []dokumentpakke.File, xades bool
 		write(f.Name, f.Content)
 		oasis += fmt.Sprintf(`<manifest:file-entry manifest:full-path="%s" manifest:media-type="%s"/>`, f.Name, f.MimeType)
 	}
-	if xades {
-		write("META-INF/signatures.xml", []byte(`<?xml version="1.0" encoding="UTF-8" standalone="no"?><XAdESSignatures xmlns="http://uri.etsi.org/02918/v1.2.1#"/>`))
+	if signatures != nil {
+		write("META-INF/signatures.xml", signatures)
 	}
 	write("META-INF/manifest.xml", []byte(oasis+"</manifest:manifest>"))
 	if err := zw.Close(); err != nil {
@@ -383,14 +391,9 @@ func build(t testing.TB, sp spec) built {
 			manXML = sp.manifestXML(manXML)
 		}
 	}
-	container := asice(t, manXML, sp.files, !sp.noXAdES)
-	if sp.realXAdES {
-		sc := cred(t, senderOrg)
-		files := append([]dokumentpakke.File{{Name: "manifest.xml", MimeType: "application/xml", Content: manXML}}, sp.files...)
-		var err error
-		if container, err = dokumentpakke.CreateASiCEXAdES(files, dokumentpakke.Signer{Key: sc.Key, Certificate: sc.Certificate}, time.Now()); err != nil {
-			t.Fatal(err)
-		}
+	container := xadesContainer(t, sp, manXML)
+	if sp.container != nil {
+		container = sp.container(container)
 	}
 	cms, err := dokumentpakke.Encrypt(container, sp.recipient, dokumentpakke.RSAOAEP)
 	if err != nil {
@@ -444,6 +447,60 @@ func build(t testing.TB, sp spec) built {
 		jws = sp.jws(jws)
 	}
 	return built{messageID: sp.messageID, conversationID: sp.conversationID, msg: bm, jws: jws, cms: cms, token: tok, files: sp.files}
+}
+
+// xadesContainer is the ASiC-E of sp: the SDP manifest (unless nil) and sp.files, XAdES-signed as sp.xades
+// says.
+func xadesContainer(t testing.TB, sp spec, manXML []byte) []byte {
+	t.Helper()
+	signer := sp.xadesSigner
+	if signer == nil {
+		sc := cred(t, senderOrg)
+		signer = &dokumentpakke.Signer{Key: sc.Key, Certificate: sc.Certificate}
+	}
+	sign := func(files []dokumentpakke.File) []byte {
+		if manXML != nil {
+			files = append([]dokumentpakke.File{{Name: "manifest.xml", MimeType: "application/xml", Content: manXML}}, files...)
+		}
+		c, err := dokumentpakke.CreateASiCEXAdES(files, *signer, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	switch sp.xades {
+	case "":
+		return sign(sp.files)
+	case xadesNone:
+		return asice(t, manXML, sp.files, nil)
+	case xadesPlaceholder:
+		return asice(t, manXML, sp.files, []byte(`<?xml version="1.0" encoding="UTF-8" standalone="no"?><XAdESSignatures xmlns="http://uri.etsi.org/02918/v1.2.1#"/>`))
+	case xadesTampered:
+		other := slices.Clone(sp.files)
+		other[0].Content = append(slices.Clone(other[0].Content), " tampered"...)
+		signed := sign(other)
+		zr, err := zip.NewReader(bytes.NewReader(signed), int64(len(signed)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range zr.File {
+			if f.Name == "META-INF/signatures.xml" {
+				rc, err := f.Open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				sig, err := io.ReadAll(rc)
+				_ = rc.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return asice(t, manXML, sp.files, sig)
+			}
+		}
+		t.Fatal("no signatures.xml in the container")
+	}
+	t.Fatalf("unknown xades variant %q", sp.xades)
+	return nil
 }
 
 // multipartBody is the send body as the integration point writes it.

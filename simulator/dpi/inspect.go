@@ -39,6 +39,11 @@ type Summary struct {
 	ReceiptsPending       int              `json:"receiptsPending"`
 	ReceiptsRead          int              `json:"receiptsRead"`
 	Resends               int              `json:"resends,omitempty"`
+	// PackageProblems are what the provider found wrong when it opened the dokumentpakke (it does not
+	// decrypt, is not an ASiC-E, its XAdES signature does not verify, its SDP manifest is missing, invalid
+	// or does not match). Corner 2 accepted the message; the provider answers with a feil receipt
+	// (feiltype KLIENT) instead of the leverings- or mottakskvittering. Empty for a good dokumentpakke.
+	PackageProblems []Violation `json:"packageProblems"`
 }
 
 // CertificateView describes a certificate.
@@ -66,9 +71,13 @@ type CallerView struct {
 type PackageView struct {
 	Size         int    `json:"size"`
 	SHA256Base64 string `json:"sha256Base64"` // equals dokumentpakkefingeravtrykk.digestValue
-	// Signatures are the container's XAdES signature files; they are not verified.
-	Signatures        []string `json:"signatures"`
-	SignatureVerified bool     `json:"signatureVerified"`
+	// Signatures are the container's XAdES signature files.
+	Signatures []string `json:"signatures"`
+	// SignatureVerified tells whether the XAdES signature (META-INF/signatures.xml) verified
+	// (dokumentpakke.ReadXAdES, with Options.SignerRoots); when not, packageProblems says why.
+	SignatureVerified bool `json:"signatureVerified"`
+	// SignatureSigner is the XAdES signer's certificate (its subject, issuer, orgnr…); only when verified.
+	SignatureSigner *CertificateView `json:"signatureSigner,omitempty"`
 }
 
 // DocumentView is a file of the decrypted dokumentpakke.
@@ -146,7 +155,8 @@ func summary(m *message) Summary {
 	s := Summary{MessageID: m.id, ConversationID: m.conversationID, Kanal: m.kanal, Type: m.typ, Sender: m.sender,
 		Avsender: m.avsender, Avsenderidentifikator: m.avsenderID, Receiver: m.receiver, Postkasseadresse: m.postkasse,
 		Received: m.received, Status: m.lastStatus(), Statuses: append([]wire.DPIStatus{}, m.statuses...),
-		Documents: len(m.docs), Receipts: []string{}, Resends: m.resends}
+		Documents: len(m.docs), Receipts: []string{}, Resends: m.resends,
+		PackageProblems: append([]Violation{}, m.packageProblems...)}
 	if m.msg.Digital != nil {
 		s.Tittel = m.msg.Digital.Ikkesensitivtittel
 	} else if m.manifest != nil {
@@ -194,7 +204,8 @@ func (s *Server) adminMessages(r *http.Request) admin.Response {
 		}
 		out = append(out, summary(m))
 	}
-	return admin.JSON(http.StatusOK, map[string]any{"messages": out, "evicted": s.evicted, "storedBytes": s.stored, "pendingReceipts": pending})
+	return admin.JSON(http.StatusOK, map[string]any{"messages": out, "evicted": s.evicted, "droppedSteps": s.dropped,
+		"storedBytes": s.stored, "pendingReceipts": pending})
 }
 
 // lookupLocked finds a message by messageId, else the newest of the conversation.
@@ -223,6 +234,10 @@ func (s *Server) adminMessage(r *http.Request, id string) admin.Response {
 		Caller:        CallerView{ConsumerOrg: m.caller.consumerOrg, Orgnr: m.caller.orgnr, ClientID: m.caller.clientID, MaskinportentokenIsBearer: m.tokenIsBearer},
 		Dokumentpakke: PackageView{Size: m.cmsSize, SHA256Base64: m.cmsDigest, Signatures: append([]string{}, m.signatures...)},
 		Manifest:      m.manifest, Documents: []DocumentView{}, Parts: []PartView{}, ReceiptViews: []ReceiptView{}}
+	if m.xadesSigner != nil {
+		cv := certView(m.xadesSigner)
+		v.Dokumentpakke.SignatureVerified, v.Dokumentpakke.SignatureSigner = true, &cv
+	}
 	if d := m.msg.Digital; d != nil {
 		c := *d
 		c.Maskinportentoken = redact(c.Maskinportentoken)
@@ -319,18 +334,18 @@ func (s *Server) adminBehaviour(r *http.Request) admin.Response {
 				}
 			}
 		}
+		// One critical section for the read-modify-write: concurrent PUTs of different members all apply.
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		nb := s.beh
-		s.mu.Unlock()
 		if err := applyRules(&nb.rules, present); err != nil {
 			return admin.ErrorResponse(http.StatusBadRequest, "bad behaviour: "+err.Error())
 		}
 		if setOverrides {
 			nb.overrides = overrides
 		}
-		s.mu.Lock()
 		s.beh = nb
-		s.mu.Unlock()
+		return admin.JSON(http.StatusOK, s.behaviourLocked())
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

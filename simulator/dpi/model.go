@@ -12,9 +12,8 @@ const (
 	RoleManifest      = "manifest"
 	RoleHoveddokument = "hoveddokument"
 	RoleVedlegg       = "vedlegg"
-	RoleMetadata      = "metadata"  // a data element's file
-	RoleUnlisted      = "unlisted"  // in the container, not named by the manifest
-	RoleSignature     = "signature" // META-INF/signatures.xml (not verified)
+	RoleMetadata      = "metadata" // a data element's file
+	RoleUnlisted      = "unlisted" // in the container, not named by the manifest
 )
 
 // document is a file of the decrypted dokumentpakke.
@@ -47,18 +46,22 @@ type message struct {
 	caller         caller
 	tokenIsBearer  bool
 	signer         *x509.Certificate
-	manifest       *wire.SDPManifest
+	manifest       *wire.SDPManifest // nil when the dokumentpakke has no readable SDP manifest
 	docs           []document
-	signatures     []string // META-INF/signatures*.xml entries
-	parts          []part
-	cmsSize        int
-	cmsDigest      string // base64 SHA-256 of asic.cms
-	statuses       []wire.DPIStatus
-	receipts       []*receipt
-	rules          rules
-	bytes          int64
-	resends        int
-	gone           bool // forgotten (reset or evicted): timers do nothing
+	signatures     []string          // META-INF/signatures*.xml entries
+	xadesSigner    *x509.Certificate // the XAdES signer; nil unless the signature verified
+	// packageProblems are what the provider finds wrong when it opens the dokumentpakke: corner 2
+	// accepted the message, and the provider answers with a feil receipt instead of delivering it.
+	packageProblems violations
+	parts           []part
+	cmsSize         int
+	cmsDigest       string // base64 SHA-256 of asic.cms
+	statuses        []wire.DPIStatus
+	receipts        []*receipt
+	rules           rules
+	bytes           int64
+	resends         int
+	gone            bool // forgotten (reset or evicted): timers do nothing
 }
 
 func (m *message) lastStatus() string {

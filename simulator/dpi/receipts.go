@@ -162,7 +162,7 @@ func (s *Server) rulesForLocked(m *message) rules {
 // startLocked runs m's life cycle: SENDT (or FEILET) after sendtAfter, then the receipts.
 func (s *Server) startLocked(m *message) {
 	r := m.rules
-	s.afterLocked(r.sendtAfter, func() {
+	s.afterLocked(r.sendtAfter, "SENDT", m.id, func() {
 		if m.gone || m.hasStatus(wire.DPICorner2StatusSendt) || m.hasStatus(wire.DPICorner2StatusFeilet) {
 			return
 		}
@@ -171,7 +171,7 @@ func (s *Server) startLocked(m *message) {
 			return
 		}
 		m.addStatus(wire.DPICorner2StatusSendt, "", s.now())
-		s.afterLocked(r.kvitteringAfter, func() { s.deliverLocked(m) })
+		s.afterLocked(r.kvitteringAfter, "kvittering", m.id, func() { s.deliverLocked(m) })
 	})
 }
 
@@ -189,6 +189,10 @@ func (s *Server) deliverLocked(m *message) {
 			s.log.Error("dpi: cannot make a receipt", "messageId", m.id, "type", req.Type, "err", err)
 		}
 	}
+	if len(m.packageProblems) > 0 {
+		emit(ReceiptRequest{Type: wire.DPITypeFeil, Feiltype: wire.DPIFeiltypeKlient, Detaljer: packageDetaljer(m.packageProblems)}, "package fault")
+		return
+	}
 	if r.feil != nil {
 		emit(ReceiptRequest{Type: wire.DPITypeFeil, Feiltype: r.feil.Feiltype, Detaljer: r.feil.Detaljer}, "behaviour feil")
 		return
@@ -200,18 +204,35 @@ func (s *Server) deliverLocked(m *message) {
 			emit(ReceiptRequest{Type: wire.DPITypeVarslingfeiletkvittering, Varslingskanal: vf.Varslingskanal, Beskrivelse: vf.Beskrivelse}, "behaviour varslingfeilet")
 		}
 		if m.msg.Digital.Aapningskvittering && r.aapningAfter != nil {
-			s.afterLocked(*r.aapningAfter, func() {
+			s.afterLocked(*r.aapningAfter, wire.DPITypeAapningskvittering, m.id, func() {
 				emit(ReceiptRequest{Type: wire.DPITypeAapningskvittering}, "behaviour aapningAfter")
 			})
 		}
 	case wire.DPITypeUtskrift:
 		emit(ReceiptRequest{Type: wire.DPITypeMottakskvittering}, "behaviour kvitteringAfter")
 		if r.returpostAfter != nil {
-			s.afterLocked(*r.returpostAfter, func() {
+			s.afterLocked(*r.returpostAfter, wire.DPITypeReturpostkvittering, m.id, func() {
 				emit(ReceiptRequest{Type: wire.DPITypeReturpostkvittering}, "behaviour returpostAfter")
 			})
 		}
 	}
+}
+
+// maxDetaljerProblems bounds the problems a package fault's feil receipt names.
+const maxDetaljerProblems = 10
+
+// packageDetaljer is the detaljer of the feil receipt for a dokumentpakke the provider cannot use: the
+// problems found, at most maxDetaljerProblems of them.
+func packageDetaljer(v violations) string {
+	shown := v
+	if len(shown) > maxDetaljerProblems {
+		shown = shown[:maxDetaljerProblems]
+	}
+	d := "Ugyldig dokumentpakke: " + shown.String()
+	if n := len(v) - len(shown); n > 0 {
+		d += fmt.Sprintf("; … (%d more)", n)
+	}
+	return d
 }
 
 // ReceiptRequest asks for a receipt (POST /__admin/messages/{id}/receipts, POST /__admin/inject).

@@ -226,8 +226,10 @@ func (s *Server) send(r *http.Request, c caller) admin.Response {
 	return admin.JSON(http.StatusOK, struct{}{})
 }
 
-// unpack checks the forretningsmelding and opens the dokumentpakke. Its answers: 400 for any broken
-// rule, 403 when the token's consumer_org is not the avsender.
+// unpack checks what corner 2 can check (the JWS, the business message, the token, the receiver and the
+// dokumentpakke's fingerprint) and opens the dokumentpakke as the provider would. Its answers: 400 for any
+// broken rule, 403 when the token's consumer_org is not the avsender. What is wrong inside the
+// dokumentpakke does not refuse the message: it is recorded in message.packageProblems.
 func (s *Server) unpack(u *upload, c caller) (*message, *admin.Response) {
 	fail := func(resp admin.Response) (*message, *admin.Response) { return nil, &resp }
 	jws := strings.TrimSpace(string(u.jws))
@@ -272,7 +274,8 @@ func (s *Server) unpack(u *upload, c caller) (*message, *admin.Response) {
 	if bm.Digital != nil {
 		checkDigital(&v, bm.Digital)
 	} else {
-		checkUtskrift(&v, bm.Utskrift)
+		mottaker, retur := utskriftAddresses(payload)
+		checkUtskrift(&v, bm.Utskrift, mottaker, retur)
 	}
 	if len(v) > 0 {
 		return fail(invalid("The forretningsmelding breaks the innbyggerpost schema", v))
@@ -290,59 +293,20 @@ func (s *Server) unpack(u *upload, c caller) (*message, *admin.Response) {
 		return fail(invalid("The dokumentpakke does not match its fingerprint", violations{{Path: typ + ".dokumentpakkefingeravtrykk.digestValue",
 			Message: fmt.Sprintf("is %q; base64(SHA-256(asic.cms)) is %q", fp.DigestValue, digest)}}))
 	}
-	var plain []byte
-	for _, k := range keys {
-		if plain, err = dokumentpakke.Decrypt(u.cms, k); err == nil {
-			break
-		}
-	}
-	if err != nil {
-		return fail(invalid("The dokumentpakke cannot be opened", violations{{Path: PartDokumentpakke,
-			Message: fmt.Sprintf("not CMS EnvelopedData for the certificate of %s: %v", receiver, err)}}))
-	}
-	container, err := dokumentpakke.ReadASiCE(plain, dokumentpakke.ReadOptions{AllowUnsigned: true, MaxSize: 4 * s.opts.MaxUploadSize})
-	if err != nil {
-		return fail(invalid("The dokumentpakke is not a valid ASiC-E", violations{{Path: PartDokumentpakke, Message: err.Error()}}))
-	}
-	var sigs []string
-	if zr, err := zip.NewReader(bytes.NewReader(plain), int64(len(plain))); err == nil {
-		for _, f := range zr.File {
-			if reXAdES.MatchString(f.Name) {
-				sigs = append(sigs, f.Name)
-			}
-		}
-	}
-	if len(sigs) == 0 {
-		return fail(invalid("The dokumentpakke is not XAdES-signed", violations{{Path: PartDokumentpakke,
-			Message: "no META-INF/signatures.xml (DPI containers carry a XAdES signature, not CAdES)"}}))
-	}
-	mf := container.File(manifestName)
-	if mf == nil {
-		return fail(invalid("The dokumentpakke has no SDP manifest", violations{{Path: manifestName, Message: "is not in the dokumentpakke"}}))
-	}
-	manifest, err := wire.ParseSDPManifest(mf.Content)
-	if err != nil {
-		return fail(invalid("The SDP manifest cannot be read", violations{{Path: manifestName, Message: err.Error()}}))
-	}
-	files := map[string]bool{}
-	for _, f := range container.Files {
-		files[f.Name] = true
-	}
-	checkManifest(&v, manifest, bm, files)
-	if len(v) > 0 {
-		return fail(invalid("The SDP manifest does not match", v))
-	}
-
 	m := &message{
 		id: strings.ToLower(bm.MessageID()), conversationID: bm.ConversationID(), typ: typ, msg: bm,
 		jws: jws, sender: headerOrg(bm.Header.Sender), receiver: receiver, avsender: av.Virksomhetsidentifikator.Value,
 		avsenderID: av.Avsenderidentifikator, caller: c, tokenIsBearer: tokenOf(bm) == c.token, signer: signer,
-		manifest: manifest, signatures: sigs, cmsSize: len(u.cms), cmsDigest: digest,
+		cmsSize: len(u.cms), cmsDigest: digest,
 	}
 	if bm.Digital != nil {
 		m.postkasse = bm.Digital.Mottaker.Postkasseadresse
 	}
-	m.docs = documents(container, manifest)
+	s.openPackage(m, u.cms, keys)
+	if len(m.packageProblems) > 0 {
+		s.log.Info("dpi: accepted a message whose dokumentpakke the provider cannot use; it will answer with a feil receipt",
+			"messageId", m.id, "problems", m.packageProblems.String())
+	}
 	m.bytes = int64(len(jws))
 	for _, d := range m.docs {
 		m.bytes += int64(len(d.content))
@@ -351,7 +315,74 @@ func (s *Server) unpack(u *upload, c caller) (*message, *admin.Response) {
 	return m, nil
 }
 
-// documents are the container's files with their role in the manifest, in container order.
+// xadesPath is where a problem with the dokumentpakke's XAdES signature is reported.
+const xadesPath = "META-INF/signatures.xml"
+
+// openPackage opens the dokumentpakke as the provider would and records in m what it holds (the
+// signature files, whether the XAdES signature verifies and who made it, the SDP manifest, the
+// documents) and what is wrong with it (m.packageProblems): it does not decrypt with the receiver's key,
+// is not an ASiC-E, its XAdES signature does not verify, or its SDP manifest is missing, invalid, does not
+// match the forretningsmelding or names a file the container does not hold. Corner 2 cannot see any of
+// this, so none of it refuses the message.
+func (s *Server) openPackage(m *message, cms []byte, keys []*rsa.PrivateKey) {
+	var v violations
+	defer func() { m.packageProblems = v }()
+	var (
+		plain []byte
+		err   error
+	)
+	for _, k := range keys {
+		if plain, err = dokumentpakke.Decrypt(cms, k); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		v.add(PartDokumentpakke, "cannot be decrypted: not CMS EnvelopedData for the certificate of %s: %v", m.receiver, err)
+		return
+	}
+	opts := dokumentpakke.ReadOptions{AllowUnsigned: true, MaxSize: 4 * s.opts.MaxUploadSize}
+	container, err := dokumentpakke.ReadASiCE(plain, opts)
+	if err != nil {
+		v.add(PartDokumentpakke, "is not a valid ASiC-E: %v", err)
+		return
+	}
+	if zr, err := zip.NewReader(bytes.NewReader(plain), int64(len(plain))); err == nil {
+		for _, f := range zr.File {
+			if reXAdES.MatchString(f.Name) {
+				m.signatures = append(m.signatures, f.Name)
+			}
+		}
+	}
+	opts.AllowUnsigned, opts.Roots = false, s.opts.SignerRoots
+	switch signed, err := dokumentpakke.ReadXAdES(plain, opts); {
+	case errors.Is(err, dokumentpakke.ErrUnsigned) && len(m.signatures) == 0:
+		v.add(xadesPath, "is missing: a DPI dokumentpakke carries a XAdES signature (%v)", err)
+	case err != nil:
+		v.add(xadesPath, "the XAdES signature does not verify: %v", err)
+	default:
+		m.xadesSigner = signed.SignerCertificate
+	}
+	files := map[string]bool{}
+	for _, f := range container.Files {
+		files[f.Name] = true
+	}
+	defer func() { m.docs = documents(container, m.manifest) }()
+	mf := container.File(manifestName)
+	if mf == nil {
+		v.add(manifestName, "the SDP manifest is not in the dokumentpakke")
+		return
+	}
+	manifest, err := wire.ParseSDPManifest(mf.Content)
+	if err != nil {
+		v.add(manifestName, "the SDP manifest cannot be read: %v", err)
+		return
+	}
+	m.manifest = manifest
+	checkManifest(&v, manifest, m.msg, files)
+}
+
+// documents are the container's files with their role in the manifest (m, which may be nil), in
+// container order.
 func documents(c *dokumentpakke.Container, m *wire.SDPManifest) []document {
 	type info struct{ role, mime, tittel, lang string }
 	roles := map[string]info{manifestName: {role: RoleManifest, mime: "application/xml"}}
@@ -361,9 +392,11 @@ func documents(c *dokumentpakke.Container, m *wire.SDPManifest) []document {
 			roles[d.Data.Href] = info{role: RoleMetadata, mime: d.Data.Mime}
 		}
 	}
-	add(RoleHoveddokument, m.Hoveddokument)
-	for _, v := range m.Vedlegg {
-		add(RoleVedlegg, v)
+	if m != nil {
+		add(RoleHoveddokument, m.Hoveddokument)
+		for _, v := range m.Vedlegg {
+			add(RoleVedlegg, v)
+		}
 	}
 	out := make([]document, 0, len(c.Files))
 	for _, f := range c.Files {

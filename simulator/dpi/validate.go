@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -317,47 +319,107 @@ func checkDigital(v *violations, d *wire.DPIDigital) {
 	}
 }
 
-// checkUtskrift validates an utskrift body (innbyggerpost_dpi_utskrift_1_0 + commons).
-func checkUtskrift(v *violations, u *wire.DPIUtskrift) {
+// checkUtskrift validates an utskrift body (innbyggerpost_dpi_utskrift_1_0 + commons). mottaker and retur
+// are the raw JSON of the body's mottaker and retur.mottaker (see utskriftAddresses): the address rules
+// depend on which members are present, which u (with omitempty strings) cannot tell.
+func checkUtskrift(v *violations, u *wire.DPIUtskrift, mottaker, retur json.RawMessage) {
 	const p = "utskrift"
 	checkAvsender(v, p+".avsender", u.Avsender)
-	checkAdresse(v, p+".mottaker", u.Mottaker)
+	checkAdresse(v, p+".mottaker", mottaker)
 	checkFingeravtrykk(v, p+".dokumentpakkefingeravtrykk", u.Dokumentpakkefingeravtrykk)
 	if u.Maskinportentoken == "" {
 		v.add(p+".maskinportentoken", "is required")
 	}
 	checkEnum(v, p+".utskriftstype", u.Utskriftstype, wire.DPIUtskriftSortHvit, wire.DPIUtskriftFarge)
-	checkAdresse(v, p+".retur.mottaker", u.Retur.Mottaker)
+	checkAdresse(v, p+".retur.mottaker", retur)
 	checkEnum(v, p+".retur.returposthaandtering", u.Retur.Returposthaandtering, wire.DPIReturDirekte, wire.DPIReturMakulering)
 	if u.Posttype != "" {
 		checkEnum(v, p+".posttype", u.Posttype, wire.DPIPosttypeA, wire.DPIPosttypeB)
 	}
 }
 
-// checkAdresse validates an adresseInformasjon, including its oneOf: exactly one of (navn, adresselinje1,
-// postnummer, poststed) and (navn, adresselinje1 and exactly one of land, landkode) must be complete.
-// So a Norwegian address has postnummer and poststed and no land; a foreign one has land (or landkode)
-// and not both postnummer and poststed.
-func checkAdresse(v *violations, path string, a wire.DPIAdresse) {
-	for _, f := range []struct {
-		name, value string
-		max         int
-	}{
-		{"adresselinje1", a.Adresselinje1, 100}, {"adresselinje2", a.Adresselinje2, 100},
-		{"adresselinje3", a.Adresselinje3, 100}, {"adresselinje4", a.Adresselinje4, 100},
-		{"poststed", a.Poststed, 80}, {"land", a.Land, 80},
-	} {
-		checkMax(v, path+"."+f.name, f.value, f.max)
+// utskriftAddresses are the raw adresseInformasjon objects of an utskrift payload, mottaker and
+// retur.mottaker; nil when absent. The payload has already been read strictly into a wire.DPIMessage.
+func utskriftAddresses(payload []byte) (mottaker, retur json.RawMessage) {
+	var env struct {
+		SBD struct {
+			Utskrift struct {
+				Mottaker json.RawMessage `json:"mottaker"`
+				Retur    struct {
+					Mottaker json.RawMessage `json:"mottaker"`
+				} `json:"retur"`
+			} `json:"utskrift"`
+		} `json:"standardBusinessDocument"`
 	}
-	if a.Postnummer != "" && !rePostnummer.MatchString(a.Postnummer) {
-		v.add(path+".postnummer", "must be 4 digits, is %q", a.Postnummer)
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return nil, nil
 	}
-	if a.Landkode != "" && !reLandkode.MatchString(a.Landkode) {
-		v.add(path+".landkode", "must be 2 letters, is %q", a.Landkode)
+	return env.SBD.Utskrift.Mottaker, env.SBD.Utskrift.Retur.Mottaker
+}
+
+// adresseFields are the members of adresseInformasjon (additionalProperties false) in schema order, with
+// their maximum length (0: none) and pattern.
+var adresseFields = []struct {
+	name    string
+	max     int
+	pattern *regexp.Regexp
+	hint    string
+}{
+	{name: "navn"},
+	{name: "adresselinje1", max: 100}, {name: "adresselinje2", max: 100},
+	{name: "adresselinje3", max: 100}, {name: "adresselinje4", max: 100},
+	{name: "postnummer", pattern: rePostnummer, hint: "4 digits"},
+	{name: "poststed", max: 80},
+	{name: "land", max: 80},
+	{name: "landkode", pattern: reLandkode, hint: "2 letters"},
+}
+
+// checkAdresse validates an adresseInformasjon given as raw JSON. As in the JSON schema, a member is
+// present when its key is, even with an empty string: the schema's required lists need only the key,
+// and the integration point sends "navn": "" for a letter without a name. The oneOf: exactly one of
+// (navn, adresselinje1, postnummer, poststed) and (navn, adresselinje1 and exactly one of land,
+// landkode) must be present. So a Norwegian address has postnummer and poststed and no land; a foreign
+// one has land (or landkode) and not both postnummer and poststed. Lengths are checked on every value,
+// patterns on every present value (an empty postnummer or landkode does not match, as in the schema).
+func checkAdresse(v *violations, path string, raw json.RawMessage) {
+	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
+		v.add(path, "is required")
+		return
 	}
-	base := a.Navn != "" && a.Adresselinje1 != ""
-	norsk := base && a.Postnummer != "" && a.Poststed != ""
-	land, landkode := base && a.Land != "", base && a.Landkode != ""
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		v.add(path, "must be an object")
+		return
+	}
+	present := map[string]bool{}
+	known := map[string]bool{}
+	for _, f := range adresseFields {
+		known[f.name] = true
+		val, ok := members[f.name]
+		if !ok {
+			continue
+		}
+		present[f.name] = true
+		var s *string
+		if err := json.Unmarshal(val, &s); err != nil || s == nil {
+			v.add(path+"."+f.name, "must be a string, is %s", val)
+			continue
+		}
+		if f.max > 0 {
+			checkMax(v, path+"."+f.name, *s, f.max)
+		}
+		if f.pattern != nil && !f.pattern.MatchString(*s) {
+			v.add(path+"."+f.name, "must be %s, is %q", f.hint, *s)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(members)) {
+		if !known[k] {
+			v.add(path+"."+k, "is not a member of adresseInformasjon")
+		}
+	}
+	base := present["navn"] && present["adresselinje1"]
+	norsk := base && present["postnummer"] && present["poststed"]
+	land, landkode := base && present["land"], base && present["landkode"]
 	utland := land != landkode
 	if norsk == utland {
 		switch {

@@ -4,6 +4,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
@@ -25,8 +28,9 @@ func utskriftSpec(sp spec) spec {
 	return sp
 }
 
-// TestRefused: every rule of the forretningsmelding, the dokumentpakke and the request is refused with
-// 400 (or 415) and a problem naming it.
+// TestRefused: every rule corner 2 can check (the forretningsmelding, the receiver and the dokumentpakke's
+// fingerprint) is refused with 400 and a problem naming it. What is inside the dokumentpakke is not:
+// see TestPackageFaults.
 func TestRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, nil)
@@ -40,7 +44,7 @@ func TestRefused(t *testing.T) {
 		status int
 	}{
 		// The envelope and the header.
-		{name: "unknown type", sp: spec{msg: func(m *wire.DPIMessage) { m.Header.DocumentIdentification.Type = "flyttet" }}, detail: "Bad forretningsmelding"},
+		{name: "unknown type", sp: spec{msg: func(m *wire.DPIMessage) { m.Header.DocumentIdentification.Type = "flyttet" }}, detail: "flyttet"},
 		{name: "extra envelope key", sp: spec{payload: replaceJSON(`{"standardBusinessDocument":{`, `{"x":1,"standardBusinessDocument":{`)}, detail: "and nothing else"},
 		{name: "unknown body field", sp: spec{payload: replaceJSON(`"postkasseadresse":`, `"idnummer":"1","postkasseadresse":`)}, detail: "unknown field"},
 		{name: "standard", sp: spec{msg: func(m *wire.DPIMessage) { m.Header.DocumentIdentification.Standard = "urn:x" }}, path: "standardBusinessDocumentHeader.documentIdentification.standard"},
@@ -104,28 +108,16 @@ func TestRefused(t *testing.T) {
 			u.Mottaker = wire.DPIAdresse{Navn: "K", Adresselinje1: "Main St", Landkode: "SWE"}
 		})}), path: "utskrift.mottaker.landkode"},
 		{name: "adresselinje", sp: utskriftSpec(spec{msg: utskrift(func(u *wire.DPIUtskrift) { u.Mottaker.Adresselinje2 = long[:101] })}), path: "utskrift.mottaker.adresselinje2"},
-		{name: "utskrift manifest with mottaker", sp: utskriftSpec(spec{manifest: func(m *wire.SDPManifest) {
-			m.Mottaker = &wire.SDPMottaker{Person: wire.SDPPerson{Postkasseadresse: ola}}
-		}}), path: "manifest.xml/mottaker"},
+		{name: "empty land with a Norwegian address", sp: utskriftSpec(spec{payload: replaceJSON(`"poststed":"OSLO"`, `"poststed":"OSLO","land":""`)}), path: "utskrift.mottaker"},
+		{name: "empty postnummer", sp: utskriftSpec(spec{payload: replaceJSON(`"postnummer":"0468"`, `"postnummer":""`)}), path: "utskrift.mottaker.postnummer"},
+		{name: "null navn", sp: utskriftSpec(spec{payload: replaceJSON(`"navn":"Ola Nordmann"`, `"navn":null`)}), path: "utskrift.mottaker.navn"},
+		{name: "address member in another case", sp: utskriftSpec(spec{payload: replaceJSON(`"navn":"Ola Nordmann"`, `"Navn":"Ola Nordmann"`)}), path: "utskrift.mottaker.Navn"},
 
 		// The receiver and the dokumentpakke.
 		{name: "unknown receiver", sp: spec{receiver: fixtures.Default().UnknownOrgnr}, path: "standardBusinessDocumentHeader.receiver"},
 		{name: "fingerprint", sp: spec{msg: digital(func(d *wire.DPIDigital) { d.Dokumentpakkefingeravtrykk.DigestValue = "AAAA" })}, path: "digital.dokumentpakkefingeravtrykk.digestValue"},
-		{name: "encrypted for another provider", sp: spec{recipient: cred(t, fixtures.CredEboks).Certificate}, path: "dokumentpakke"},
-		{name: "no XAdES signature", sp: spec{noXAdES: true}, path: "dokumentpakke"},
-		{name: "no manifest", sp: spec{noManifest: true}, path: "manifest.xml"},
-		{name: "manifest postkasseadresse", sp: spec{manifest: func(m *wire.SDPManifest) { m.Mottaker.Person.Postkasseadresse = kari }}, path: "manifest.xml/mottaker/person/postkasseadresse"},
-		{name: "manifest without mottaker", sp: spec{manifest: func(m *wire.SDPManifest) { m.Mottaker = nil }}, path: "manifest.xml/mottaker"},
-		{name: "manifest avsender", sp: spec{manifest: func(m *wire.SDPManifest) { m.Avsender.Organisasjon.Value = "0192:" + otherOrg }}, path: "manifest.xml/avsender/organisasjon"},
-		{name: "manifest hoveddokument missing", sp: spec{manifest: func(m *wire.SDPManifest) { m.Hoveddokument.Href = "mangler.pdf" }}, path: "manifest.xml/hoveddokument/@href"},
-		{name: "manifest vedlegg missing", sp: spec{manifest: func(m *wire.SDPManifest) { m.Vedlegg[0].Href = "mangler.txt" }}, path: "manifest.xml/vedlegg[1]/@href"},
-		{name: "manifest data missing", sp: spec{manifest: func(m *wire.SDPManifest) {
-			m.Hoveddokument.Data = &wire.SDPData{Href: "meta.xml", Mime: "application/xml"}
-		}}, path: "manifest.xml/hoveddokument/data/@href"},
-		{name: "manifest lang", sp: spec{manifest: func(m *wire.SDPManifest) { m.Hoveddokument.Tittel.Lang = "" }}, path: "manifest.xml/hoveddokument/tittel/@lang"},
-		{name: "manifest namespace", sp: spec{manifestXML: func(b []byte) []byte {
-			return []byte(strings.Replace(string(b), wire.SDPNamespace, "urn:x", 1))
-		}}, path: "manifest.xml"},
+		{name: "fingerprint of a broken dokumentpakke", sp: spec{recipient: cred(t, fixtures.CredEboks).Certificate,
+			msg: digital(func(d *wire.DPIDigital) { d.Dokumentpakkefingeravtrykk.DigestValue = "AAAA" })}, path: "digital.dokumentpakkefingeravtrykk.digestValue"},
 
 		// The JWS.
 		{name: "JWS signature", sp: spec{jws: func(s string) string { return s[:len(s)-6] + "AAAAAA" }}, detail: "does not verify"},
@@ -161,6 +153,99 @@ func TestRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPackageFaults: corner 2 cannot read the encrypted dokumentpakke, so what is wrong inside it does not
+// refuse the message: it is accepted (200, OPPRETTET then SENDT), the problem is shown in the admin view,
+// and the provider answers with a feil receipt (feiltype KLIENT, detaljer naming the problem) instead of
+// the leverings- or mottakskvittering, whatever the behaviour asks for besides.
+func TestPackageFaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, nil)
+	if a := e.admin(http.MethodPut, "/behaviour", map[string]any{"aapningAfter": "0s", "returpostAfter": "0s",
+		"varslingfeilet": map[string]any{"varslingskanal": "sms"}, "feil": map[string]any{"feiltype": "SERVER", "detaljer": "behaviour"}}); a.status != http.StatusOK {
+		t.Fatalf("behaviour: %d %s", a.status, a.body)
+	}
+	self := selfSignedSigner(t)
+	for _, c := range []struct {
+		name string
+		sp   spec
+		path string // the problem's path
+		text string // in the problem's message
+		env  *env   // default e
+	}{
+		{name: "encrypted for another provider", sp: spec{recipient: cred(t, fixtures.CredEboks).Certificate}, path: "dokumentpakke", text: "cannot be decrypted"},
+		{name: "utskrift encrypted for Digipost", sp: utskriftSpec(spec{recipient: cred(t, fixtures.CredEboks).Certificate}), path: "dokumentpakke", text: "cannot be decrypted"},
+		{name: "not a zip", sp: spec{container: func([]byte) []byte { return []byte("not a zip") }}, path: "dokumentpakke", text: "not a valid ASiC-E"},
+		{name: "no XAdES signature", sp: spec{xades: xadesNone}, path: "META-INF/signatures.xml", text: "is missing"},
+		{name: "empty XAdES signature", sp: spec{xades: xadesPlaceholder}, path: "META-INF/signatures.xml", text: "does not verify"},
+		{name: "XAdES signature over other content", sp: spec{xades: xadesTampered}, path: "META-INF/signatures.xml", text: "does not verify"},
+		{name: "XAdES signer outside SignerRoots", sp: spec{xadesSigner: &self}, path: "META-INF/signatures.xml", text: "does not verify",
+			env: newEnv(t, func(o *dpi.Options) { o.SignerRoots = testPKI().Pool() })},
+		{name: "no manifest", sp: spec{noManifest: true}, path: "manifest.xml", text: "not in the dokumentpakke"},
+		{name: "manifest namespace", sp: spec{manifestXML: func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), wire.SDPNamespace, "urn:x", 1))
+		}}, path: "manifest.xml", text: "cannot be read"},
+		{name: "manifest postkasseadresse", sp: spec{manifest: func(m *wire.SDPManifest) { m.Mottaker.Person.Postkasseadresse = kari }}, path: "manifest.xml/mottaker/person/postkasseadresse"},
+		{name: "manifest without mottaker", sp: spec{manifest: func(m *wire.SDPManifest) { m.Mottaker = nil }}, path: "manifest.xml/mottaker"},
+		{name: "utskrift manifest with mottaker", sp: utskriftSpec(spec{manifest: func(m *wire.SDPManifest) {
+			m.Mottaker = &wire.SDPMottaker{Person: wire.SDPPerson{Postkasseadresse: ola}}
+		}}), path: "manifest.xml/mottaker"},
+		{name: "manifest avsender", sp: spec{manifest: func(m *wire.SDPManifest) { m.Avsender.Organisasjon.Value = "0192:" + otherOrg }}, path: "manifest.xml/avsender/organisasjon"},
+		{name: "manifest avsenderidentifikator", sp: spec{manifest: func(m *wire.SDPManifest) { m.Avsender.Avsenderidentifikator = "annen" }}, path: "manifest.xml/avsender/avsenderidentifikator"},
+		{name: "manifest hoveddokument missing", sp: spec{manifest: func(m *wire.SDPManifest) { m.Hoveddokument.Href = "mangler.pdf" }}, path: "manifest.xml/hoveddokument/@href", text: "not in the dokumentpakke"},
+		{name: "manifest vedlegg missing", sp: spec{manifest: func(m *wire.SDPManifest) { m.Vedlegg[0].Href = "mangler.txt" }}, path: "manifest.xml/vedlegg[1]/@href"},
+		{name: "manifest data missing", sp: spec{manifest: func(m *wire.SDPManifest) {
+			m.Hoveddokument.Data = &wire.SDPData{Href: "meta.xml", Mime: "application/xml"}
+		}}, path: "manifest.xml/hoveddokument/data/@href"},
+		{name: "manifest lang", sp: spec{manifest: func(m *wire.SDPManifest) { m.Hoveddokument.Tittel.Lang = "" }}, path: "manifest.xml/hoveddokument/tittel/@lang"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			e := e
+			if c.env != nil {
+				e = c.env
+			}
+			b := build(t, c.sp)
+			if a := e.sendBuilt(b, kanal); a.status != http.StatusOK {
+				t.Fatalf("send: %d %s", a.status, a.body)
+			}
+			v := e.message(b.messageID, false)
+			found := false
+			for _, p := range v.PackageProblems {
+				found = found || p.Path == c.path && strings.Contains(p.Message, c.text)
+			}
+			if !found {
+				t.Fatalf("no package problem at %s containing %q: %+v", c.path, c.text, v.PackageProblems)
+			}
+			if d := cmp.Diff([]string{"OPPRETTET", "SENDT"}, statusNames(e.statuses(b.messageID))); d != "" {
+				t.Errorf("statuses (-want +got):\n%s", d)
+			}
+			if len(v.ReceiptViews) != 1 {
+				t.Fatalf("receipts %v, want one feil", v.Receipts)
+			}
+			rv := v.ReceiptViews[0]
+			m, _ := openReceipt(t, rv.Forretningsmelding)
+			k := m.Kvittering
+			if m.Type() != wire.DPITypeFeil || k.Feiltype != wire.DPIFeiltypeKlient || !strings.Contains(k.Detaljer, c.path+": ") ||
+				!strings.Contains(k.Detaljer, c.text) || rv.By != "package fault" || m.ConversationID() != b.conversationID {
+				t.Errorf("receipt %s by %q: %+v", m.Type(), rv.By, k)
+			}
+			if v.Dokumentpakke.SignatureVerified != (c.sp.xades == "" && c.env == nil && !strings.Contains(c.path, "dokumentpakke")) {
+				t.Errorf("signatureVerified %v", v.Dokumentpakke.SignatureVerified)
+			}
+		})
+	}
+}
+
+// selfSignedSigner is a XAdES signer whose certificate is outside the test PKI.
+func selfSignedSigner(t *testing.T) dokumentpakke.Signer {
+	t.Helper()
+	cert, err := dpi.SelfSignedCertificate(receiptKy(), "efm-harness stranger", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dokumentpakke.Signer{Key: receiptKy(), Certificate: cert}
 }
 
 func TestRefusedRequests(t *testing.T) {
