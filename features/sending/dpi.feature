@@ -136,3 +136,14 @@ Feature: Sending over DPI (digital post to citizens and print)
     Then the response status is 200
     When I upload a 30 MiB PDF named "vedlegg.pdf"
     Then the integration point answers 400 with "MaxFileSizeExceededException" and a message containing "(DPI, 50MB)"
+
+  Scenario: corner 2 reports the message failed
+    Given the DPI simulator behaves:
+      """
+      {"feilet": true}
+      """
+    When I create an "digital" message to "{citizen:digital}"
+    And I upload a PDF named "brev.pdf"
+    And I send the message
+    Then the message's statuses become "OPPRETTET, SENDT, FEIL"
+    And the message's last status has a description containing "Generell melding om at det har skjedd en feil"
