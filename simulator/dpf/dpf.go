@@ -16,6 +16,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
+	"github.com/efm-harness/efm-harness/simulator/lifecycle"
 )
 
 // Name is the simulator's name on the control plane.
@@ -148,9 +149,7 @@ type Server struct {
 	evicted int64
 	beh     behaviour
 
-	timers map[*time.Timer]struct{}
-	gen    uint64
-	closed bool
+	life *lifecycle.Timers
 }
 
 // ErrOptions is wrapped by New's errors about its Options.
@@ -192,9 +191,9 @@ func New(opts Options) (*Server, error) {
 		log:     log,
 		svarInn: map[string]bool{},
 		byID:    map[string]*forsendelse{},
-		timers:  map[*time.Timer]struct{}{},
 		beh:     behaviour{akseptertAfter: opts.AkseptertAfter, lestAfter: opts.LestAfter},
 	}
+	s.life = lifecycle.New(&s.mu, maxPending)
 	for _, o := range opts.SvarInnOrgs {
 		s.svarInn[o] = true
 	}
@@ -250,8 +249,7 @@ func (s *Server) ForsendelseTyper() []string { return slices.Clone(s.opts.Forsen
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
-	s.stopTimersLocked()
+	s.life.CloseLocked()
 	return nil
 }
 
@@ -264,35 +262,11 @@ func (s *Server) reset() {
 	s.byID = map[string]*forsendelse{}
 	s.stored, s.evicted = 0, 0
 	s.beh = behaviour{akseptertAfter: s.opts.AkseptertAfter, lestAfter: s.opts.LestAfter}
-	s.stopTimersLocked()
+	s.life.StopLocked()
 }
 
 // scheduleLocked runs f under s.mu after d unless reset or closed first.
-func (s *Server) scheduleLocked(d time.Duration, f func()) {
-	if s.closed || len(s.timers) >= maxPending {
-		return
-	}
-	gen := s.gen
-	var tm *time.Timer
-	tm = time.AfterFunc(d, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.timers, tm)
-		if s.closed || s.gen != gen {
-			return
-		}
-		f()
-	})
-	s.timers[tm] = struct{}{}
-}
-
-func (s *Server) stopTimersLocked() {
-	s.gen++
-	for tm := range s.timers {
-		tm.Stop()
-	}
-	clear(s.timers)
-}
+func (s *Server) scheduleLocked(d time.Duration, f func()) { s.life.AfterLocked(d, f) }
 
 // addLocked stores f, evicting the oldest to stay within bounds.
 func (s *Server) addLocked(f *forsendelse) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
+	"github.com/efm-harness/efm-harness/simulator/lifecycle"
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
@@ -135,10 +136,7 @@ type Server struct {
 	dropped  int64 // life-cycle steps not scheduled because maxPending timers were pending
 	beh      behaviour
 
-	timers     map[*time.Timer]struct{}
-	maxPending int
-	gen        uint64
-	closed     bool
+	life *lifecycle.Timers
 }
 
 // ErrOptions is wrapped by New's errors about its Options.
@@ -204,9 +202,9 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, base: base, log: log, receiptKey: key, receiptCert: cert,
-		byID: map[string]*message{}, receipts: map[string]*receipt{}, timers: map[*time.Timer]struct{}{},
-		maxPending: maxPending,
+		byID: map[string]*message{}, receipts: map[string]*receipt{},
 	}
+	s.life = lifecycle.New(&s.mu, maxPending)
 	s.beh = s.defaultBehaviour()
 	s.admin = admin.New(Name, admin.Hooks{
 		Reset:       s.reset,
@@ -279,8 +277,7 @@ func (s *Server) ReceiptCertificate() *x509.Certificate { return s.receiptCert }
 func (s *Server) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closed = true
-	s.stopTimersLocked()
+	s.life.CloseLocked()
 	return nil
 }
 
@@ -298,46 +295,23 @@ func (s *Server) reset() {
 	s.inbox, s.dead = nil, 0
 	s.stored, s.evicted, s.dropped = 0, 0, 0
 	s.beh = s.defaultBehaviour()
-	s.stopTimersLocked()
+	s.life.StopLocked()
 }
 
 // afterLocked runs f under s.mu after d (at once when d is zero) unless reset or closed first. step and
-// messageID name it in the warning logged when it is dropped because s.maxPending timers are pending
+// messageID name it in the warning logged when it is dropped because maxPending steps are pending
 // (counted in s.dropped, shown as droppedSteps by GET /__admin/messages).
 func (s *Server) afterLocked(d time.Duration, step, messageID string, f func()) {
 	if d <= 0 {
 		f()
 		return
 	}
-	if s.closed {
+	if s.life.AfterLocked(d, f) || s.life.ClosedLocked() {
 		return
 	}
-	if len(s.timers) >= s.maxPending {
-		s.dropped++
-		s.log.Warn("dpi: too many pending life-cycle timers; the step is dropped", "step", step, "messageId", messageID,
-			"after", d, "pending", len(s.timers), "dropped", s.dropped)
-		return
-	}
-	gen := s.gen
-	var tm *time.Timer
-	tm = time.AfterFunc(d, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.timers, tm)
-		if s.closed || s.gen != gen {
-			return
-		}
-		f()
-	})
-	s.timers[tm] = struct{}{}
-}
-
-func (s *Server) stopTimersLocked() {
-	s.gen++
-	for tm := range s.timers {
-		tm.Stop()
-	}
-	clear(s.timers)
+	s.dropped++
+	s.log.Warn("dpi: too many pending life-cycle timers; the step is dropped", "step", step, "messageId", messageID,
+		"after", d, "pending", s.life.PendingLocked(), "dropped", s.dropped)
 }
 
 // addLocked stores m, forgetting the oldest messages (and their receipts) to stay within bounds.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/efm-harness/efm-harness/simulator/lifecycle"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -84,12 +85,12 @@ func TestDroppedSteps(t *testing.T) {
 	defer s.Close()
 	ran := 0
 	s.mu.Lock()
-	s.maxPending = 2
+	s.life = lifecycle.New(&s.mu, 2)
 	for range 3 {
 		s.afterLocked(time.Hour, "SENDT", "m", func() { ran++ })
 	}
 	s.afterLocked(0, "SENDT", "m", func() { ran++ }) // at once: never dropped
-	pending, dropped := len(s.timers), s.dropped
+	pending, dropped := s.life.PendingLocked(), s.dropped
 	s.mu.Unlock()
 	if pending != 2 || dropped != 1 || ran != 1 {
 		t.Errorf("pending %d, dropped %d, ran %d", pending, dropped, ran)

@@ -18,6 +18,7 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/altinn"
 	"github.com/efm-harness/efm-harness/simulator/bearer"
+	"github.com/efm-harness/efm-harness/simulator/lifecycle"
 )
 
 // Name is the simulator's name on the control plane (/__admin/dpv on the harness control port).
@@ -127,9 +128,7 @@ type Server struct {
 	evicted int64
 	beh     behaviour
 
-	timers  map[*time.Timer]struct{}
-	gen     uint64
-	closed  bool
+	life    *lifecycle.Timers
 	running sync.WaitGroup
 }
 
@@ -188,9 +187,9 @@ func New(opts Options) (*Server, error) {
 		altinn: platform,
 		byID:   map[string]*correspondence{},
 		byKey:  map[string]*upload{},
-		timers: map[*time.Timer]struct{}{},
 		beh:    behaviour{publishAfter: opts.PublishAfter, readAfter: opts.ReadAfter},
 	}
+	s.life = lifecycle.New(&s.mu, maxPending)
 	s.admin = admin.New(Name, admin.Hooks{
 		Reset:       s.reset,
 		Messages:    s.adminMessages,
@@ -241,8 +240,7 @@ func (s *Server) Resources() []string { return slices.Clone(s.opts.Resources) }
 // servers keep answering, and admin actions still work.
 func (s *Server) Close() error {
 	s.mu.Lock()
-	s.closed = true
-	s.stopTimersLocked()
+	s.life.CloseLocked()
 	s.mu.Unlock()
 	s.running.Wait()
 	return nil
@@ -258,45 +256,19 @@ func (s *Server) reset() {
 	s.byKey = map[string]*upload{}
 	s.count, s.stored, s.evicted = 0, 0, 0
 	s.beh = behaviour{publishAfter: s.opts.PublishAfter, readAfter: s.opts.ReadAfter}
-	s.stopTimersLocked()
+	s.life.StopLocked()
 }
-
-// The scheduler. Every pending life-cycle step is a time.AfterFunc timer kept in s.timers, under s.mu,
-// tagged with the generation it was scheduled in. Reset and Close bump the generation and stop every
-// timer; a timer that already fired checks its generation under s.mu before it acts.
 
 // scheduleLocked runs f (under s.mu) after d unless the simulator is reset or closed first. Callers
 // hold s.mu.
 func (s *Server) scheduleLocked(d time.Duration, f func()) bool {
-	if s.closed {
-		return false
+	if s.life.AfterLocked(d, f) {
+		return true
 	}
-	if len(s.timers) >= maxPending {
-		s.log.Warn("dpv: too many pending life-cycle steps; one is dropped", "pending", len(s.timers))
-		return false
+	if !s.life.ClosedLocked() {
+		s.log.Warn("dpv: too many pending life-cycle steps; one is dropped", "pending", s.life.PendingLocked())
 	}
-	gen := s.gen
-	var tm *time.Timer
-	tm = time.AfterFunc(d, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		delete(s.timers, tm)
-		if s.closed || s.gen != gen {
-			return
-		}
-		f()
-	})
-	s.timers[tm] = struct{}{}
-	return true
-}
-
-// stopTimersLocked starts a new generation and stops every pending timer. Callers hold s.mu.
-func (s *Server) stopTimersLocked() {
-	s.gen++
-	for tm := range s.timers {
-		tm.Stop()
-	}
-	clear(s.timers)
+	return false
 }
 
 // addLocked stores an upload and its correspondences, evicting the oldest uploads to stay within the
