@@ -57,7 +57,7 @@ Feature: Receiving over DPO, the incoming queue and receipts between two integra
     Then archive system B finds the message when it peeks
 
   Scenario: an incoming message nobody consumes expires at B and leaves the in-queue
-    When archive system A sends an arkivmelding to organisation B that expires in 4000 ms
+    When archive system A sends an arkivmelding to organisation B that expires in 8000 ms
     Then the message's statuses at B become "OPPRETTET, INNKOMMENDE_MOTTATT, LEVETID_UTLOPT"
     And archive system B finds nothing to peek for the message
     And the message's statuses at A become "OPPRETTET, SENDT, MOTTATT, LEVETID_UTLOPT"
