@@ -101,15 +101,27 @@ func dpfDocuments(ctx context.Context, names string) error {
 	if err := json.Unmarshal(b, &docs); err != nil {
 		return err
 	}
-	var got []string
+	var got []document
 	for _, d := range docs {
-		got = append(got, d.Filnavn)
-		content, _ := base64.StdEncoding.DecodeString(d.Content)
 		if d.Encrypted {
 			return fmt.Errorf("%s is still encrypted at the simulator", d.Filnavn)
 		}
-		if want, ok := w.out.files[d.Filnavn]; !ok || !bytes.Equal(content, want) {
-			return fmt.Errorf("%s at the simulator (%d bytes) is not the file uploaded (%d bytes)", d.Filnavn, len(content), len(want))
+		got = append(got, document{d.Filnavn, d.Content})
+	}
+	return w.asUploaded(got, names)
+}
+
+// document is a file a simulator shows, its content in base64.
+type document struct{ name, content string }
+
+// asUploaded checks that docs are, in order, the files named in names, each byte for byte as uploaded.
+func (w *world) asUploaded(docs []document, names string) error {
+	var got []string
+	for _, d := range docs {
+		got = append(got, d.name)
+		content, _ := base64.StdEncoding.DecodeString(d.content)
+		if want, ok := w.out.files[d.name]; !ok || !bytes.Equal(content, want) {
+			return fmt.Errorf("%s at the simulator (%d bytes) is not the file uploaded (%d bytes)", d.name, len(content), len(want))
 		}
 	}
 	if strings.Join(got, ", ") != names {

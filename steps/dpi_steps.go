@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -153,21 +152,13 @@ func dpiDocuments(ctx context.Context, names string) error {
 	if err := json.Unmarshal(b, &docs); err != nil {
 		return err
 	}
-	var got []string
+	var got []document
 	for _, d := range docs {
-		if d.Name == "manifest.xml" {
-			continue
-		}
-		got = append(got, d.Name)
-		content, _ := base64.StdEncoding.DecodeString(d.Content)
-		if want, ok := w.out.files[d.Name]; !ok || string(content) != string(want) {
-			return fmt.Errorf("%s in the dokumentpakke (%d bytes) is not the file uploaded (%d bytes)", d.Name, len(content), len(want))
+		if d.Name != "manifest.xml" {
+			got = append(got, document{d.Name, d.Content})
 		}
 	}
-	if strings.Join(got, ", ") != names {
-		return fmt.Errorf("documents %q, want %q", strings.Join(got, ", "), names)
-	}
-	return nil
+	return w.asUploaded(got, names)
 }
 
 func dpiSendsReceipt(ctx context.Context, typ string) error {
