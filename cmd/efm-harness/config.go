@@ -32,6 +32,27 @@ type upConfig struct {
 	// SvarInnInterval is how often the integration points poll SvarInn.
 	SvarInnInterval time.Duration
 	Receipts        bool
+
+	// Command is up, sim or ip.
+	Command string
+	// SimHost is where `ip` finds the simulators (on the default ports of PortBase).
+	SimHost string
+	// IPProperties and Keystore, for `sim`: write an integrasjonspunkt-local.properties and PKCS#12
+	// keystores that point a real Java integration point of organisation IPOrg at the simulators.
+	IPProperties string
+	Keystore     string
+	IPOrg        string
+}
+
+// simServices are the services `efm-harness sim` starts: every simulator, no integration point.
+func simServices() []string {
+	var out []string
+	for _, s := range stack.Available() {
+		if s != stack.IP {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // env reads EFM_<NAME>, so that every flag has an environment fallback.
@@ -90,14 +111,29 @@ func envName(flagName string) string { return strings.ToUpper(strings.ReplaceAll
 
 // loadUp parses the flags of `up` with EFM_* environment fallbacks. Flags win over the environment.
 func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig, error) {
+	return loadServe("up", args, getenv, out)
+}
+
+// loadServe parses the flags of up, sim (the simulators alone) or ip (the reference integration point
+// alone, using the simulators of a `sim` on --sim-host).
+func loadServe(command string, args []string, getenv func(string) string, out io.Writer) (upConfig, error) {
 	e := env(getenv)
 	var errs []error
 	must := func(v int, err error) int { errs = append(errs, err); return v }
 	mustB := func(v bool, err error) bool { errs = append(errs, err); return v }
 	mustD := func(v time.Duration, err error) time.Duration { errs = append(errs, err); return v }
 
-	cfg := upConfig{Ports: map[string]int{}}
-	fs := flag.NewFlagSet("up", flag.ContinueOnError)
+	cfg := upConfig{Ports: map[string]int{}, Command: command}
+	defaultServices := stack.Available()
+	switch command {
+	case "sim":
+		defaultServices = simServices()
+		fs0 := e.str("IP_PROPERTIES", "")
+		cfg.IPProperties, cfg.Keystore, cfg.IPOrg = fs0, e.str("KEYSTORE", "keystores"), e.str("IP_ORG", "910077473")
+	case "ip":
+		defaultServices = []string{stack.IP}
+	}
+	fs := flag.NewFlagSet(command, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.Host, "host", e.str("HOST", "127.0.0.1"), "address to listen on (EFM_HOST); 0.0.0.0 listens on every interface")
 	fs.IntVar(&cfg.PortBase, "port-base", must(e.integer("PORT_BASE", stack.DefaultPortBase)),
@@ -106,7 +142,17 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 	for name, fl := range portFlag {
 		portVals[name] = fs.Int(fl, must(e.integer(envName(fl), -1)), fmt.Sprintf("port of %s, overriding --port-base (EFM_%s)", name, envName(fl)))
 	}
-	services := fs.String("services", e.str("SERVICES", strings.Join(stack.Available(), ",")),
+	switch command {
+	case "sim":
+		fs.StringVar(&cfg.IPProperties, "ip-properties", cfg.IPProperties,
+			"write an integrasjonspunkt-local.properties here that points a real Java integration point at these simulators (EFM_IP_PROPERTIES)")
+		fs.StringVar(&cfg.Keystore, "keystore", cfg.Keystore, "with --ip-properties: export the TEST ONLY PKCS#12 keystores here (EFM_KEYSTORE)")
+		fs.StringVar(&cfg.IPOrg, "ip-org", cfg.IPOrg, "with --ip-properties: the organisation the real integration point is (EFM_IP_ORG)")
+	case "ip":
+		fs.StringVar(&cfg.SimHost, "sim-host", e.str("SIM_HOST", "127.0.0.1"),
+			"host where `efm-harness sim` serves the simulators, on the ports of --port-base (EFM_SIM_HOST)")
+	}
+	services := fs.String("services", e.str("SERVICES", strings.Join(defaultServices, ",")),
 		"comma-separated services to start (EFM_SERVICES); available: "+strings.Join(stack.Available(), ", "))
 	fs.BoolVar(&cfg.Fast, "fast", mustB(e.boolean("FAST", false)), "scale every interval to milliseconds, for tests (EFM_FAST)")
 	fs.BoolVar(&cfg.RequireAuth, "require-auth", mustB(e.boolean("REQUIRE_AUTH", false)),
@@ -124,7 +170,14 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 		"where the reference integration point keeps its database and files; empty uses a temporary directory (EFM_DATA_DIR)")
 	fs.BoolVar(&cfg.Quiet, "quiet", mustB(e.boolean("QUIET", false)), "do not log every request (EFM_QUIET)")
 	fs.Usage = func() {
-		fmt.Fprintf(out, "Usage: efm-harness up [flags]\n\nStarts the simulated eFormidling services in this process and serves until\ninterrupted (Ctrl-C).\n\nFlags:\n")
+		switch command {
+		case "sim":
+			fmt.Fprintf(out, "Usage: efm-harness sim [flags]\n\nStarts the simulators (no integration point) and serves until interrupted; a\nreference integration point (efm-harness ip) or a real Java one uses them.\n\nFlags:\n")
+		case "ip":
+			fmt.Fprintf(out, "Usage: efm-harness ip [flags]\n\nStarts the reference integration point alone, using the simulators of an\n`efm-harness sim` on --sim-host, and serves until interrupted. Kill it and start\nit again on the same --data-dir: what was accepted is delivered once.\n\nFlags:\n")
+		default:
+			fmt.Fprintf(out, "Usage: efm-harness up [flags]\n\nStarts the simulated eFormidling services in this process and serves until\ninterrupted (Ctrl-C).\n\nFlags:\n")
+		}
 		fs.PrintDefaults()
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -134,7 +187,7 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 		return cfg, err
 	}
 	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("up takes no arguments, got %q", fs.Args())
+		return cfg, fmt.Errorf("%s takes no arguments, got %q", command, fs.Args())
 	}
 	if cfg.IPs < 1 || cfg.IPs > 2 {
 		return cfg, fmt.Errorf("--ips %d: start 1 or 2 integration points", cfg.IPs)
@@ -146,6 +199,9 @@ func loadUp(args []string, getenv func(string) string, out io.Writer) (upConfig,
 		return cfg, fmt.Errorf("--port-base %d is out of range", cfg.PortBase)
 	}
 	cfg.Ports = stack.Ports(cfg.PortBase)
+	if command == "ip" {
+		cfg.Ports[stack.Control] = 0 // the simulators' process has the control port
+	}
 	for name, v := range portVals {
 		if *v >= 0 {
 			if *v > 65535 {

@@ -30,6 +30,8 @@ Usage:
 
 Commands:
   up        start the simulated services and serve until interrupted
+  sim       start the simulators alone (for "ip" or a real Java integration point)
+  ip        start the reference integration point alone, using the simulators of "sim"
   test      run the scenarios against a running stack (or an in-process one)
   certs     export the TEST ONLY PKI as PKCS#12 keystores, or regenerate it
   version   print the version
@@ -57,8 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "up":
-		return runUp(ctx, rest, stdout, stderr, getenv)
+	case "up", "sim", "ip":
+		return runServe(ctx, cmd, rest, stdout, stderr, getenv)
 	case "certs":
 		return runCerts(rest, stdout, stderr, getenv)
 	case "test":
@@ -76,8 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return fmt.Errorf("unknown command %q", cmd)
 }
 
-func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := loadUp(args, getenv, stderr)
+func runServe(ctx context.Context, command string, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := loadServe(command, args, getenv, stderr)
 	if err != nil {
 		return err
 	}
@@ -85,6 +87,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth,
 		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts,
 		SvarInnInterval: cfg.SvarInnInterval}
+	if command == "ip" {
+		sc.Remote = map[string]string{}
+		for _, s := range simServices() {
+			sc.Remote[s] = fmt.Sprintf("http://%s:%d", cfg.SimHost, stack.Ports(cfg.PortBase)[s])
+		}
+	}
 	if !cfg.Quiet {
 		sc.Logger = logger
 	}
@@ -94,6 +102,12 @@ func runUp(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		return err
 	}
 	printServices(stdout, st, time.Since(start))
+	if cfg.IPProperties != "" {
+		if err := writeIPProperties(st, cfg, stdout); err != nil {
+			_ = st.Close()
+			return err
+		}
+	}
 	logger.Info("serving; press Ctrl-C to stop")
 	<-ctx.Done()
 	logger.Info("shutting down")

@@ -67,6 +67,7 @@ func TestLoadUp(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			tt.want.Command = "up"
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("config (-want +got):\n%s", diff)
 			}

@@ -104,6 +104,10 @@ type Config struct {
 	// GenerateArkivmeldingReceipts makes the integration points synthesise an incoming
 	// arkivmelding_kvittering OK when a DPV arkivmelding is delivered (the real IP's base-profile default).
 	GenerateArkivmeldingReceipts bool
+	// Remote names the base URLs of services that run elsewhere (another efm-harness process, a
+	// container), so that an integration point started here uses them: `efm-harness ip` next to
+	// `efm-harness sim`. A service started here wins over a remote one.
+	Remote map[string]string
 	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
 	// the population's "receiver" organisation, so that two integration points exchange messages.
 	IPs int
@@ -184,6 +188,12 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		ls[name] = l
 		st.listeners = append(st.listeners, l)
 		st.urls[name] = "http://" + l.Addr().String()
+	}
+
+	for name, u := range cfg.Remote {
+		if _, local := st.urls[name]; !local {
+			st.urls[name] = strings.TrimRight(u, "/")
+		}
 	}
 
 	if slices.Contains(cfg.Services, Maskinporten) {
