@@ -17,7 +17,8 @@ import (
 // TestFeatures runs every scenario against an in-process stack on free ports. Each scenario is a subtest:
 // go test ./features/ -run 'TestFeatures/<scenario name>'. Set EFM_TAGS to filter by tags.
 func TestFeatures(t *testing.T) {
-	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second,
+		IPAuth: "arkivsystem:hemmelig"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,6 +35,8 @@ func TestFeatures(t *testing.T) {
 			IPURL: st.URL(stack.IP), IP2URL: st.URL(stack.IP2), DPOURL: st.URL(stack.DPO),
 			DPVURL: st.URL(stack.DPV), DPFURL: st.URL(stack.DPF), DPIURL: st.URL(stack.DPI),
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
+			// The integration points require HTTP Basic authentication, as the real one does by default.
+			IPAuth: "arkivsystem:hemmelig",
 		}),
 		Options: &godog.Options{
 			FS:        features.FS,

@@ -34,6 +34,8 @@ type Config struct {
 	DPIURL string
 	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
 	IP2URL string
+	// IPAuth is "user:password" for integration points that require HTTP Basic authentication.
+	IPAuth string
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
@@ -187,6 +189,9 @@ func (w *world) do(ctx context.Context, method, url string, header http.Header, 
 			req.Header.Add(k, v)
 		}
 	}
+	if user, pw, ok := strings.Cut(w.cfg.IPAuth, ":"); ok && req.Header.Get("Authorization") == "" && w.isIP(url) {
+		req.SetBasicAuth(user, pw)
+	}
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, url, err)
@@ -198,6 +203,16 @@ func (w *world) do(ctx context.Context, method, url string, header http.Header, 
 	}
 	w.last = &response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	return w.last, nil
+}
+
+// isIP reports whether url is on one of the integration points under test.
+func (w *world) isIP(url string) bool {
+	for _, base := range []string{w.cfg.IPURL, w.cfg.IP2URL} {
+		if base != "" && strings.HasPrefix(url, strings.TrimRight(base, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *world) lastResponse() (*response, error) {

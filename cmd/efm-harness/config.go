@@ -33,6 +33,8 @@ type upConfig struct {
 	SvarInnInterval time.Duration
 	Receipts        bool
 
+	// IPAuth is "user:password" for HTTP Basic authentication on the integration points' API.
+	IPAuth string
 	// Command is up, sim or ip.
 	Command string
 	// SimHost is where `ip` finds the simulators (on the default ports of PortBase).
@@ -148,6 +150,11 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 			"write an integrasjonspunkt-local.properties here that points a real Java integration point at these simulators (EFM_IP_PROPERTIES)")
 		fs.StringVar(&cfg.Keystore, "keystore", cfg.Keystore, "with --ip-properties: export the TEST ONLY PKCS#12 keystores here (EFM_KEYSTORE)")
 		fs.StringVar(&cfg.IPOrg, "ip-org", cfg.IPOrg, "with --ip-properties: the organisation the real integration point is (EFM_IP_ORG)")
+	case "ip", "up":
+		fs.StringVar(&cfg.IPAuth, "auth", e.str("AUTH", ""),
+			"user:password: the integration points' API requires HTTP Basic authentication, as the real IP with difi.security.enable (EFM_AUTH)")
+	}
+	switch command {
 	case "ip":
 		fs.StringVar(&cfg.SimHost, "sim-host", e.str("SIM_HOST", "127.0.0.1"),
 			"host where `efm-harness sim` serves the simulators, on the ports of --port-base (EFM_SIM_HOST)")
@@ -188,6 +195,11 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%s takes no arguments, got %q", command, fs.Args())
+	}
+	if cfg.IPAuth != "" {
+		if user, _, ok := strings.Cut(cfg.IPAuth, ":"); !ok || user == "" {
+			return cfg, fmt.Errorf("--auth %q: give user:password", cfg.IPAuth)
+		}
 	}
 	if cfg.IPs < 1 || cfg.IPs > 2 {
 		return cfg, fmt.Errorf("--ips %d: start 1 or 2 integration points", cfg.IPs)

@@ -90,6 +90,12 @@ type Config struct {
 	// DPIReceiptInterval is how often corner 2 is polled for receipts (difi.move.dpi.pollingrate, 10 s).
 	DPIReceiptInterval time.Duration
 
+	// BasicAuthUser and BasicAuthPassword, when the user is set, make the API require HTTP Basic
+	// authentication (difi.security.enable, difi.security.user.name and .password); /manage/health,
+	// /manage/info and /manage/prometheus stay open.
+	BasicAuthUser     string
+	BasicAuthPassword string
+
 	// DefaultTTL is the time to live of a message without expectedResponseDateTime (24 h).
 	DefaultTTL time.Duration
 	// Retry is the back-off between delivery attempts: Initial, ×Multiplier, at most Max, and MaxAttempts

@@ -175,6 +175,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		UploadLimits: cfg.UploadLimits, StatusQueue: statusQueue, OnSend: s.delivery.Wake,
 		OnStatus: s.webhooks.Publish, Webhooks: s.webhooks, LockTimeout: cfg.LockTimeout, DPF: dpfChecker(dpfCh),
 		Logger: cfg.Logger.With("component", "api"), Now: cfg.Now,
+		BasicAuth: api.BasicAuth{User: cfg.BasicAuthUser, Password: cfg.BasicAuthPassword},
 	})
 	if err != nil {
 		st.Close()

@@ -104,6 +104,9 @@ type Config struct {
 	// GenerateArkivmeldingReceipts makes the integration points synthesise an incoming
 	// arkivmelding_kvittering OK when a DPV arkivmelding is delivered (the real IP's base-profile default).
 	GenerateArkivmeldingReceipts bool
+	// IPAuth, "user:password", makes the integration points require HTTP Basic authentication on their
+	// API as the real one can; empty leaves it open.
+	IPAuth string
 	// Remote names the base URLs of services that run elsewhere (another efm-harness process, a
 	// container), so that an integration point started here uses them: `efm-harness ip` next to
 	// `efm-harness sim`. A service started here wins over a remote one.
@@ -369,6 +372,9 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
 		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout, DPFPollInterval: cfg.SvarInnInterval,
 		GenerateArkivmeldingReceipts: cfg.GenerateArkivmeldingReceipts,
+	}
+	if user, pw, ok := strings.Cut(cfg.IPAuth, ":"); ok && user != "" {
+		ipCfg.BasicAuthUser, ipCfg.BasicAuthPassword = user, pw
 	}
 	if st.urls[DPV] != "" {
 		ipCfg.DPVCorrespondenceURL = st.urls[DPV] + "/correspondence/api/v1"

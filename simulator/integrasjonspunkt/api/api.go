@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -71,6 +72,9 @@ type Options struct {
 	// deletes an incoming message (difi.move.nextmove.status-services); nil means DPO and DPE. The
 	// status is put on the outbox and OnSend is called.
 	StatusServices []wire.ServiceIdentifier
+	// BasicAuth, when its User is set, requires HTTP Basic authentication with that user and password
+	// on everything but /manage/<one segment>, as the real IP's difi.security.* settings do.
+	BasicAuth BasicAuth
 	// DPF checks DPF messages at create (spec ip-api §4.7 create rule 12): the sender needs SvarUt
 	// credentials and a forsendelseType must be one SvarUt knows. Nil when DPF is off.
 	DPF DPFChecker
@@ -78,6 +82,12 @@ type Options struct {
 	// is told of every change to the subscriptions (spec ip-api §8); pass the webhook.Dispatcher. Nil
 	// pings with a plain HTTP client (10 s timeout).
 	Webhooks Webhooks
+}
+
+// BasicAuth is the API's HTTP Basic user (difi.security.user.name and .password).
+type BasicAuth struct {
+	User     string
+	Password string
 }
 
 // DPFChecker is what the create-time DPF rules ask of the DPF channel.
@@ -267,6 +277,11 @@ func (a *API) middleware(next http.Handler) http.Handler {
 			r.URL = &u
 		}
 		sw := &statusWriter{ResponseWriter: w}
+		if !a.authorised(r) {
+			hdr.Set("WWW-Authenticate", `Basic realm="Realm"`)
+			a.writeError(sw, r, errUnauthorized())
+			return
+		}
 		defer func() {
 			if v := recover(); v != nil {
 				a.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "panic", v,
@@ -278,6 +293,22 @@ func (a *API) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(sw, r)
 	})
+}
+
+// authorised reports whether r may pass: Basic authentication is off, r names the configured user and
+// password, or r is for /manage/<one segment> (health, info, prometheus), which stays open as in the real
+// IP (its matcher /manage/* takes one segment only).
+func (a *API) authorised(r *http.Request) bool {
+	want := a.opts.BasicAuth
+	if want.User == "" {
+		return true
+	}
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/manage/"); ok && rest != "" && !strings.Contains(rest, "/") {
+		return true
+	}
+	user, pw, ok := r.BasicAuth()
+	return ok && subtle.ConstantTimeCompare([]byte(user), []byte(want.User)) == 1 &&
+		subtle.ConstantTimeCompare([]byte(pw), []byte(want.Password)) == 1
 }
 
 // statusWriter remembers whether and what the handler wrote.

@@ -64,7 +64,8 @@
 //     states, as application/json; readiness is DOWN when the database does not answer. /manage/info
 //     shows this build, without git details. /manage/prometheus exposes efm_ip_* metrics of its own, not
 //     Micrometer's.
-//   - No HTTP Basic authentication, no ?trace= stack traces, no InvalidCertificateException (the reference
+//   - HTTP Basic authentication only when Options.BasicAuth names a user (the real IP's code default is
+//     on); no ?trace= stack traces, no InvalidCertificateException (the reference
 //     IP's certificate is always valid), no DPO message-channel check (none is configured), no DPE or
 //     DPH specifics beyond the upload title and content-type rules (those channels are not enabled).
 //   - DPF create rule 12 (Options.DPF): SvarUt unreachable when the forsendelseType is checked is 503 with

@@ -36,6 +36,7 @@ const (
 	exConversationNotFound         = exPrefix + "ConversationNotFoundException"
 	exIdentifierNotFound           = exPrefix + "IdentifierNotFoundException"
 	exForsendelseTypeNotFound      = exPrefix + "ForsendelseTypeNotFoundException"
+	exInsufficientAuthentication   = "org.springframework.security.authentication.InsufficientAuthenticationException"
 	exMissingSvarUtCredentials     = exPrefix + "MissingSvarUtCredentialsException"
 
 	exNotReadable           = "org.springframework.http.converter.HttpMessageNotReadableException"
@@ -158,6 +159,11 @@ func errReceiverDoesNotAcceptProcess(process, description string) *apiError {
 	e := newError(http.StatusBadRequest, exReceiverDoesNotAcceptProcess, "Receiver do not accept the document process "+process)
 	e.description = description
 	return e
+}
+
+// errUnauthorized is Spring Security's 401 for a request without valid Basic credentials.
+func errUnauthorized() *apiError {
+	return newError(http.StatusUnauthorized, exInsufficientAuthentication, "Full authentication is required to access this resource")
 }
 
 // errForsendelseTypeNotFound is 400 ForsendelseTypeNotFoundException: arkivmelding.dpf.forsendelseType is
