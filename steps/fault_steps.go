@@ -18,15 +18,15 @@ import (
 )
 
 func registerFaultSteps(sc *godog.ScenarioContext) {
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|integration point|[a-z]+) has the fault:$`, setFault)
-	sc.Step(`^the fault on (?:the )?(address register|Maskinporten|DPO broker|DPV simulator|integration point|[a-z]+) is cleared$`, clearFault)
-	sc.Step(`^a client with a timeout of (\d+(?:\.\d+)?)s calls "([^"]*)" on (?:the )?(address register|Maskinporten|DPO broker|DPV simulator|integration point|[a-z]+)$`, clientCalls)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) has the fault:$`, setFault)
+	sc.Step(`^the fault on (?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) is cleared$`, clearFault)
+	sc.Step(`^a client with a timeout of (\d+(?:\.\d+)?)s calls "([^"]*)" on (?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+)$`, clientCalls)
 	sc.Step(`^the call times out after about (\d+(?:\.\d+)?)s$`, callTimesOut)
 	sc.Step(`^the call is refused$`, callRefused)
 	sc.Step(`^the call is reset by the peer$`, callReset)
 	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
 	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|integration point|[a-z]+) journal shows (\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
 }
 
 func setFault(ctx context.Context, service string, doc *godog.DocString) error {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/registry"
@@ -265,7 +266,10 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 	if err != nil {
 		if p, ok := channel.AsPermanent(err); ok {
 			log.Warn("delivery failed for good", "service", rec.Service.Identifier, "err", err)
-			d.finish(j.MessageID, store.StatusChange{Status: wire.StatusFeil, Description: DescriptionPermanent, RawReceipt: p.RawReceipt})
+			// The real IP's text, then what failed (an authentication failure, the upstream's 4xx), so that
+			// the archive system sees why without reading the raw receipt.
+			d.finish(j.MessageID, store.StatusChange{Status: wire.StatusFeil, Description: DescriptionPermanent + ": " + truncate(p.Err.Error(), 300),
+				RawReceipt: p.RawReceipt})
 			return
 		}
 		d.retry(ctx, j, log, err, sbd, string(rec.Service.Identifier))
@@ -331,4 +335,15 @@ func lookupOf(sbd *wire.StandardBusinessDocument) registry.Query {
 		q.SecurityLevel = m.Sikkerhetsnivaa
 	}
 	return q
+}
+
+// truncate shortens s to at most n bytes (on a rune boundary), marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -150,7 +150,7 @@ func TestPermanentFailureIsFeilAtOnce(t *testing.T) {
 	id := e.send(t, time.Hour)
 	c := e.waitFor(t, id, wire.StatusFeil)
 	last := c.Statuses[len(c.Statuses)-1]
-	if last.Description != DescriptionPermanent || last.RawReceipt != `{"title":"Bad Request"}` {
+	if last.Description != DescriptionPermanent+": broker answered 400" || last.RawReceipt != `{"title":"Bad Request"}` {
 		t.Errorf("FEIL status %+v", last)
 	}
 	time.Sleep(50 * time.Millisecond)
