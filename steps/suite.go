@@ -76,6 +76,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerDPVSteps(sc)
 		registerDPFSteps(sc)
 		registerDPISteps(sc)
+		registerOutageSteps(sc)
 	}
 }
 

@@ -120,7 +120,9 @@ type world struct {
 	subscriptionID int64
 	call           *callOutcome
 	faulted        map[string]bool
-	resolved       map[string]string
+	// batch are the messageIds of a stream of messages the scenario sent.
+	batch    []string
+	resolved map[string]string
 }
 
 type worldKey struct{}

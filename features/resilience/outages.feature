@@ -1,0 +1,38 @@
+Feature: Outages of a message service lose nothing and send nothing twice
+  When a message service is down — it refuses connections, or answers 503 — the integration point keeps
+  the messages it accepted and retries with back-off; when the service is back, every message is delivered
+  exactly once (the simulator's own record shows no second upload) and no message ends as FEIL. An outage
+  longer than the messages' time to live ends each of them as LEVETID_UTLOPT instead.
+
+  Scenario Outline: <service> <outage> while messages are sent
+    Given the <service> has the fault:
+      """
+      <fault>
+      """
+    When I send 4 "<type>" messages to "<receiver>"
+    And I wait 1500 ms
+    And the fault on the <service> is cleared
+    Then every message's statuses become "<statuses>"
+    And the <service> holds each message exactly once
+
+    Examples:
+      | service       | outage               | fault                                                  | type         | receiver           | statuses                              |
+      | DPO broker    | refuses connections  | {"mode": "refuse"}                                     | arkivmelding | {org:partial-dpo}  | OPPRETTET, SENDT                      |
+      | DPO broker    | answers 503          | {"mode": "status", "status": 503, "paths": ["/broker/"]} | arkivmelding | {org:partial-dpo} | OPPRETTET, SENDT                      |
+      | DPV simulator | refuses connections  | {"mode": "refuse"}                                     | arkivmelding | {org:dpv}          | OPPRETTET, SENDT, LEVERT              |
+      | DPV simulator | answers 503          | {"mode": "status", "status": 503, "paths": ["/correspondence/"]} | arkivmelding | {org:dpv} | OPPRETTET, SENDT, LEVERT      |
+      | DPF simulator | refuses connections  | {"mode": "refuse"}                                     | arkivmelding | {org:dpf}          | OPPRETTET, SENDT, LEVERT              |
+      | DPF simulator | answers 503          | {"mode": "status", "status": 503}                      | arkivmelding | {org:dpf}          | OPPRETTET, SENDT, LEVERT              |
+      | DPI simulator | refuses connections  | {"mode": "refuse"}                                     | digital      | {citizen:digital}  | OPPRETTET, SENDT, MOTTATT, LEVERT     |
+      | DPI simulator | answers 503          | {"mode": "status", "status": 503}                      | digital      | {citizen:digital}  | OPPRETTET, SENDT, MOTTATT, LEVERT     |
+
+  Scenario: an outage longer than the time to live ends every message as LEVETID_UTLOPT
+    Given the DPF simulator has the fault:
+      """
+      {"mode": "refuse"}
+      """
+    When I send 3 "arkivmelding" messages to "{org:dpf}" that expire in 1500 ms
+    Then every message's statuses become "OPPRETTET, LEVETID_UTLOPT"
+    When the fault on the DPF simulator is cleared
+    And I wait 500 ms
+    Then the DPF simulator journal shows 0 POST requests to "/api/v3/kontoer/"
