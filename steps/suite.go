@@ -77,6 +77,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerDPFSteps(sc)
 		registerDPISteps(sc)
 		registerOutageSteps(sc)
+		registerHostileSteps(sc)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/gorilla/mux"
 
@@ -92,6 +93,9 @@ func (a *API) limit(s wire.ServiceIdentifier) int64 {
 
 // validateFile runs the real IP's upload rules (spec ip-api §4.7 upload rules 2–7) in its order.
 func (a *API) validateFile(s outgoingState, f newFile) error {
+	if reason := unsafeFilename(f.filename); reason != "" {
+		return newError(http.StatusBadRequest, exIllegalArgument, fmt.Sprintf("The filename %q %s: give a plain file name", f.filename, reason))
+	}
 	for _, existing := range s.files {
 		if existing.Filename == f.filename {
 			return errDuplicateFilename(f.filename)
@@ -172,6 +176,12 @@ func (a *API) uploadFile(r *http.Request) response {
 	if !hasCD || len(cdh) == 0 {
 		return fail(errMissingHeader("Content-Disposition"))
 	}
+	for name, vs := range map[string][]string{"Content-Type": ct, "Content-Disposition": cdh} {
+		if len(vs) > 1 {
+			// Spring would join them with ", " into one unparseable value; say what is wrong instead.
+			return fail(newError(http.StatusBadRequest, exIllegalArgument, fmt.Sprintf("The header %s is given %d times; give it once", name, len(vs))))
+		}
+	}
 	m, sbd, err := a.loadOutgoing(r.Context(), messageID)
 	if err != nil {
 		return fail(err)
@@ -193,10 +203,42 @@ func (a *API) uploadFile(r *http.Request) response {
 	if err := a.validateFile(state, f); err != nil {
 		return fail(err)
 	}
-	if err := a.storeFile(r.Context(), messageID, state, f, r.Body); err != nil {
+	if err := a.storeFile(r.Context(), messageID, state, f, requestBody{r.Body}); err != nil {
 		return fail(err)
 	}
 	return empty(http.StatusOK)
+}
+
+// unsafeFilename says what makes a filename more than a name — a path separator, a parent or current
+// directory, a control character — or "" for a plain one. Such names would become zip entries and file
+// names at the receiver (a zip slip there), so they are refused here; the real IP takes them as they are.
+func unsafeFilename(name string) string {
+	switch {
+	case name == "." || name == "..":
+		return "is a directory"
+	case strings.ContainsAny(name, `/\`):
+		return "contains a path separator"
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return "contains a control character"
+		}
+	}
+	return ""
+}
+
+// errBody marks a failure to read the request's body: the client's fault.
+var errBody = errors.New("the request body could not be read")
+
+// requestBody marks its read errors (but io.EOF) with errBody.
+type requestBody struct{ r io.Reader }
+
+func (b requestBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		err = fmt.Errorf("%w: %w", errBody, err)
+	}
+	return n, err
 }
 
 // storeFile stores a validated attachment; an arkivmelding.xml is parsed first (and refused when it does
@@ -207,6 +249,9 @@ func (a *API) storeFile(ctx context.Context, messageID string, state outgoingSta
 	var am *arkivmelding
 	if f.filename == arkivmeldingFile {
 		data, err := io.ReadAll(io.LimitReader(content, remaining+1))
+		if errors.Is(err, errBody) {
+			return errNotReadable("I/O error while reading input message: " + err.Error())
+		}
 		if err != nil {
 			return errMessagePersist(err)
 		}
@@ -232,6 +277,9 @@ func (a *API) storeFile(ctx context.Context, messageID string, state outgoingSta
 		return errDuplicateFilename(f.filename)
 	case errors.Is(err, store.ErrNotFound):
 		return errMessageNotFound(messageID)
+	case errors.Is(err, errBody):
+		// The client's body broke off or was malformed (a bad chunk): its fault, not the store's.
+		return errNotReadable("I/O error while reading input message: " + err.Error())
 	case err != nil:
 		return errMessagePersist(err)
 	}
