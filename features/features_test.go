@@ -12,6 +12,7 @@ import (
 	"github.com/efm-harness/efm-harness/features"
 	"github.com/efm-harness/efm-harness/simulator/stack"
 	"github.com/efm-harness/efm-harness/steps"
+	"github.com/efm-harness/efm-harness/steps/report"
 )
 
 // TestFeatures runs every scenario against an in-process stack on free ports. Each scenario is a subtest:
@@ -50,7 +51,14 @@ func TestFeatures(t *testing.T) {
 			TestingT: t,
 		},
 	}
-	if status := suite.Run(); status != 0 {
+	status := suite.Run()
+	html := filepath.Join(reports, "features.html")
+	if _, err := report.WriteFile(filepath.Join(reports, "features-cucumber.json"), html, "efm-harness scenarios"); err != nil {
+		t.Errorf("HTML report: %v", err)
+	} else {
+		t.Logf("HTML report: %s", html)
+	}
+	if status != 0 {
 		t.Fatalf("feature suite failed with status %d", status)
 	}
 }

@@ -2,33 +2,31 @@ package steps
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/cucumber/godog"
+	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/google/go-cmp/cmp"
 )
 
 // Initialize returns the scenario initializer: per-scenario state, the reset of every service before a
 // scenario and the clearing of faults after it, and every step of the library.
 func Initialize(cfg Config) func(*godog.ScenarioContext) {
+	services := []string{"sr", "maskinporten"}
+	for name, u := range map[string]string{"dpo": cfg.DPOURL, "dpv": cfg.DPVURL, "dpf": cfg.DPFURL, "dpi": cfg.DPIURL} {
+		if u != "" {
+			services = append(services, name)
+		}
+	}
+	sort.Strings(services[2:])
 	return func(sc *godog.ScenarioContext) {
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
-			w := &world{cfg: cfg, client: &http.Client{Timeout: cfg.timeout()}, faulted: map[string]bool{}}
-			services := []string{"sr", "maskinporten"}
-			if cfg.DPOURL != "" {
-				services = append(services, "dpo")
-			}
-			if cfg.DPVURL != "" {
-				services = append(services, "dpv")
-			}
-			if cfg.DPFURL != "" {
-				services = append(services, "dpf")
-			}
-			if cfg.DPIURL != "" {
-				services = append(services, "dpi")
-			}
+			w := &world{cfg: cfg, client: &http.Client{Timeout: cfg.timeout()}, faulted: map[string]bool{}, started: time.Now()}
 			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {
 					return ctx, fmt.Errorf("reset %s before the scenario: %w", svc, err)
@@ -40,6 +38,17 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 			w, ok := ctx.Value(worldKey{}).(*world)
 			if !ok {
 				return ctx, nil
+			}
+			if err != nil {
+				// What each service saw during the scenario, for the report, before a reset forgets it.
+				for _, svc := range append(services, "ip") {
+					entries, jerr := w.admin(svc).Requests(ctx, admin.Filter{Since: w.started, Limit: 50})
+					if jerr != nil || len(entries) == 0 {
+						continue
+					}
+					b, _ := json.MarshalIndent(entries, "", "  ")
+					ctx = godog.Attach(ctx, godog.Attachment{Body: b, FileName: svc + " request journal", MediaType: "application/json"})
+				}
 			}
 			for svc := range w.faulted {
 				if svc == "sr-records" {
@@ -62,7 +71,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 				}
 			}
 			if err != nil && w.last != nil {
-				_ = godog.Attach(ctx, godog.Attachment{Body: w.last.Body, FileName: "last-response", MediaType: "text/plain"})
+				ctx = godog.Attach(ctx, godog.Attachment{Body: w.last.Body, FileName: "last response", MediaType: "text/plain"})
 			}
 			return ctx, nil
 		})

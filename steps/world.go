@@ -120,6 +120,8 @@ type world struct {
 	subscriptionID int64
 	call           *callOutcome
 	faulted        map[string]bool
+	// started is when the scenario began (its journals are attached from then on when it fails).
+	started time.Time
 	// batch are the messageIds of a stream of messages the scenario sent.
 	batch    []string
 	resolved map[string]string

@@ -17,6 +17,7 @@ import (
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/stack"
 	"github.com/efm-harness/efm-harness/steps"
+	"github.com/efm-harness/efm-harness/steps/report"
 )
 
 // testConfig is the configuration of `efm-harness test`.
@@ -119,7 +120,16 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		Options: &godog.Options{FS: features.FS, Paths: paths, Strict: true, Randomize: cfg.Seed, Tags: cfg.Tags,
 			Format: format, Output: stdout, NoColors: getenv("NO_COLOR") != "", DefaultContext: ctx},
 	}
-	switch suite.Run() {
+	status := suite.Run()
+	if cfg.Reports != "" && status != 2 {
+		html := filepath.Join(cfg.Reports, "features.html")
+		if s, err := report.WriteFile(filepath.Join(cfg.Reports, "features-cucumber.json"), html, "efm-harness scenarios"); err != nil {
+			fmt.Fprintf(stderr, "HTML report not written: %v\n", err)
+		} else {
+			fmt.Fprintf(stderr, "%d scenarios: %d passed, %d failed, %d skipped; report: %s\n", s.Scenarios, s.Passed, s.Failed, s.Skipped, html)
+		}
+	}
+	switch status {
 	case 0:
 		return nil
 	case 2:
