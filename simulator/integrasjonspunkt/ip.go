@@ -57,6 +57,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if n, err := st.ReleaseLeases(ctx); err != nil {
+		st.Close()
+		return nil, err
+	} else if n > 0 {
+		cfg.Logger.Warn("messages an earlier process was delivering when it stopped are retried", "count", n)
+	}
 	upstream := &http.Client{Timeout: cfg.UpstreamTimeout}
 	var tokens *oidc.Client
 	if cfg.MaskinportenURL != "" {

@@ -67,6 +67,17 @@ func (s *Store) Claim(ctx context.Context, n int, lease time.Duration) ([]Job, e
 	return jobs, rows.Err()
 }
 
+// ReleaseLeases gives back every leased job: the integration point calls it when it starts, since a
+// lease it finds then belongs to a process that died mid-attempt (one process owns an SQLite store), and
+// waiting for the lease to run out would hold those messages back for minutes. It returns how many.
+func (s *Store) ReleaseLeases(ctx context.Context) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE delivery_queue SET locked_until = NULL WHERE locked_until IS NOT NULL`)
+	if err != nil {
+		return 0, fmt.Errorf("release leases: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // NextDue is when the earliest queued job becomes due (zero when the queue is empty).
 func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullString

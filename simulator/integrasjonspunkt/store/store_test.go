@@ -369,3 +369,26 @@ func TestQueueKeepsStatusMessagesInOrder(t *testing.T) {
 		t.Fatalf("after MOTTATT was delivered: %+v", jobs)
 	}
 }
+
+func TestReleaseLeasesAfterACrash(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := open(t, t.TempDir(), c)
+	ctx := context.Background()
+	create(t, s, c, "m1", "DPF")
+	if err := s.Enqueue(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	if jobs, err := s.Claim(ctx, 10, time.Hour); err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v %v", jobs, err)
+	}
+	if jobs, _ := s.Claim(ctx, 10, time.Hour); len(jobs) != 0 {
+		t.Fatalf("a leased job was claimed again: %v", jobs)
+	}
+	if n, err := s.ReleaseLeases(ctx); err != nil || n != 1 {
+		t.Fatalf("released %d, %v; want 1", n, err)
+	}
+	if jobs, err := s.Claim(ctx, 10, time.Hour); err != nil || len(jobs) != 1 || jobs[0].Attempt != 2 {
+		t.Fatalf("after release: %+v %v; want the job again, as its second attempt", jobs, err)
+	}
+}
