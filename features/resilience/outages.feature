@@ -31,7 +31,7 @@ Feature: Outages of a message service lose nothing and send nothing twice
       """
       {"mode": "refuse"}
       """
-    When I send 3 "arkivmelding" messages to "{org:dpf}" that expire in 1500 ms
+    When I send 3 "arkivmelding" messages to "{org:dpf}" that expire in 4000 ms
     Then every message's statuses become "OPPRETTET, LEVETID_UTLOPT"
     When the fault on the DPF simulator is cleared
     And I wait 500 ms

@@ -76,6 +76,7 @@ func (r *Receipts) Poll(ctx context.Context) (handled int, err error) {
 		list = []wire.DPIIncoming{one}
 	}
 	var errs []error
+	waiting := map[string]bool{} // conversations with a receipt left for the next round
 	for _, in := range list {
 		if ctx.Err() != nil {
 			break
@@ -86,8 +87,12 @@ func (r *Receipts) Poll(ctx context.Context) (handled int, err error) {
 			continue
 		}
 		log := r.log.With("receipt_id", msg.MessageID(), "conversation_id", msg.ConversationID(), "type", msg.Type())
+		if waiting[msg.ConversationID()] {
+			continue // a receipt of the same conversation waits: the later ones wait too, to keep their order
+		}
 		found, err := r.sink.Receipt(ctx, msg.ConversationID(), MapReceipt(msg, in.Forretningsmelding))
 		if err != nil {
+			waiting[msg.ConversationID()] = true
 			errs = append(errs, fmt.Errorf("receipt %s: %w", msg.MessageID(), err))
 			continue
 		}

@@ -102,17 +102,18 @@ func TestReceiptsPoll(t *testing.T) {
 	mp := channeltest.StartMaskinporten(t, pki)
 
 	known, waiting, unknown := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	ids := map[string]string{"levert": uuid.NewString(), "waits": uuid.NewString(), "stranger": uuid.NewString(),
+	ids := map[string]string{"levert": uuid.NewString(), "waits": uuid.NewString(), "waits too": uuid.NewString(), "stranger": uuid.NewString(),
 		"expired": uuid.NewString(), "forged": uuid.NewString()}
 	forged := receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["forged"], known)
 	forged = forged[:len(forged)-4] + "AAAA"
 	b := &inbox{readCode: http.StatusNotFound, receipts: map[string]string{
-		ids["levert"]:   receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["levert"], known),
-		ids["waits"]:    receiptJWS(t, key, cert, wire.DPITypeAapningskvittering, ids["waits"], waiting),
-		ids["stranger"]: receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["stranger"], unknown),
-		ids["expired"]:  receiptJWS(t, expiredKey, expiredCert, wire.DPITypeLeveringskvittering, ids["expired"], known),
-		ids["forged"]:   forged,
-	}, order: []string{ids["levert"], ids["waits"], ids["stranger"], ids["expired"], ids["forged"]}}
+		ids["levert"]:    receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["levert"], known),
+		ids["waits"]:     receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["waits"], waiting),
+		ids["waits too"]: receiptJWS(t, key, cert, wire.DPITypeVarslingfeiletkvittering, ids["waits too"], waiting),
+		ids["stranger"]:  receiptJWS(t, key, cert, wire.DPITypeLeveringskvittering, ids["stranger"], unknown),
+		ids["expired"]:   receiptJWS(t, expiredKey, expiredCert, wire.DPITypeLeveringskvittering, ids["expired"], known),
+		ids["forged"]:    forged,
+	}, order: []string{ids["levert"], ids["waits"], ids["waits too"], ids["stranger"], ids["expired"], ids["forged"]}}
 	srv := httptest.NewServer(b)
 	t.Cleanup(srv.Close)
 	org := pki.MustGet(ipOrg)
@@ -121,14 +122,16 @@ func TestReceiptsPoll(t *testing.T) {
 		Now: func() time.Time { return now }, Tokens: mp.Tokens(ipOrg, hc)})
 
 	var mu sync.Mutex
+	waitedOnce := false
 	stored := map[string][]wire.ReceiptStatus{}
 	sink := SinkFunc(func(_ context.Context, conv string, changes []store.StatusChange) (bool, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		switch conv {
-		case waiting:
+		switch {
+		case conv == waiting && !waitedOnce:
+			waitedOnce = true // as if SENDT were registered right after: a later receipt must still wait
 			return true, errors.New("not SENDT yet")
-		case unknown:
+		case conv == unknown:
 			return false, nil
 		}
 		b.mu.Lock()
