@@ -27,6 +27,7 @@ Feature: Receiving over DPF (KS SvarInn)
     Then the kvittering's statuses at A become "OPPRETTET, SENDT, LEVERT, LEST"
     And SvarUt received no forsendelse
 
+  @two-ips
   Scenario: two integration points exchange over KS FIKS
     SvarUt counts a forsendelse read (LEST) once the receiver's integration point has fetched it from SvarInn.
 

@@ -1,3 +1,4 @@
+@resilience @faults
 Feature: Wrong credentials end as FEIL, not as endless retries
   Digdir's "asynchronous error" requirement (certification FELLES-2): when a message service refuses the
   integration point's credentials, the message ends as FEIL with a description that names the

@@ -1,3 +1,4 @@
+@resilience @faults
 Feature: Faults on a simulated service, as a client with a timeout sees them
   Each simulator can be made to refuse connections (the host is down), blackhole them (a firewall opening
   is missing: the client must time out), reset them, answer slowly, or answer with an error status. The

@@ -1,3 +1,4 @@
+@resilience @faults
 Feature: A missing firewall opening: calls time out, nothing piles up, delivery resumes
   A blackholed service accepts connections and never answers, as when a firewall drops the packets. Every
   call the integration point makes has a timeout, so its delivery attempts end and are retried; its own API

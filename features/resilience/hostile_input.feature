@@ -1,3 +1,4 @@
+@resilience
 Feature: Hostile input gets a clear 4xx, never a 5xx, a hang or a crash
   Every malformed request an archive system (or an attacker) can send the integration point's API is
   answered with a 4xx and a Spring-style error body that names the problem. Filenames are data: a path in

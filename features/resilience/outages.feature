@@ -1,3 +1,4 @@
+@resilience @faults
 Feature: Outages of a message service lose nothing and send nothing twice
   When a message service is down — it refuses connections, or answers 503 — the integration point keeps
   the messages it accepted and retries with back-off; when the service is back, every message is delivered
