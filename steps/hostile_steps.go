@@ -43,7 +43,7 @@ var hostileCatalogue = map[string]hostile{
 		}},
 	"a huge field": {method: http.MethodPost, path: "/api/messages/out", header: jsonHeader(),
 		body: func() []byte {
-			return []byte(`{"standardBusinessDocumentHeader": {"headerVersion": "` + strings.Repeat("x", 12<<20) + `"}}`)
+			return []byte(`{"standardBusinessDocumentHeader": {"headerVersion": "` + strings.Repeat("x", 4<<20) + `"}}`)
 		}},
 	"wrong types": {method: http.MethodPost, path: "/api/messages/out", header: jsonHeader(),
 		body: text(`{"standardBusinessDocumentHeader": {"headerVersion": 1, "receiver": "everyone", "businessScope": []}}`)},

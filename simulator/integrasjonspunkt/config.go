@@ -179,6 +179,15 @@ func (c Config) withDefaults() (Config, error) {
 			*d = 10 * time.Millisecond // no job needs to spin faster than this
 		}
 	}
+	if c.Fast {
+		// Scaled down a thousandfold, the broker and corner-2 polls would ask 60–100 times a second per
+		// integration point; a tenth of a second keeps scenarios quick without the load.
+		for _, d := range []*time.Duration{&c.DPOPollInterval, &c.DPIReceiptInterval} {
+			if *d < 100*time.Millisecond {
+				*d = 100 * time.Millisecond
+			}
+		}
+	}
 	if c.PollInterval < 10*time.Millisecond {
 		c.PollInterval = 10 * time.Millisecond // idle workers need not spin; a send wakes them anyway
 	}
