@@ -13,14 +13,43 @@ import (
 
 func registerOutageSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I send (\d+) "([^"]*)" messages to "([^"]*)"(?: that expire in (\d+) ms)?$`, sendBatch)
+	sc.Step(`^I prepare (\d+) "([^"]*)" messages to "([^"]*)"$`, prepareBatch)
+	sc.Step(`^I send the prepared messages$`, sendPrepared)
 	sc.Step(`^every message's statuses become "([^"]*)"$`, everyStatusesBecome)
 	sc.Step(`^the (DPO broker|DPV simulator|DPF simulator|DPI simulator) holds each message exactly once$`, holdsEachOnce)
+}
+
+// prepareBatch creates and uploads n messages without sending them (sendPrepared sends them), so that a
+// service the create needs (the register) can fail between the two.
+func prepareBatch(ctx context.Context, n int, mt, receiver string) error {
+	return getWorld(ctx).batchOf(ctx, n, mt, receiver, "", false)
+}
+
+// sendPrepared sends the prepared batch; each send must be accepted.
+func sendPrepared(ctx context.Context) error {
+	w := getWorld(ctx)
+	last := w.out
+	defer func() { w.out = last }()
+	for i, id := range w.batch {
+		w.out = &outgoing{messageID: id, files: last.files}
+		if err := sendMessage(ctx); err != nil {
+			return err
+		}
+		if w.last.Status != http.StatusOK {
+			return fmt.Errorf("message %d of %d: send answered %d: %.300s", i+1, len(w.batch), w.last.Status, w.last.Body)
+		}
+	}
+	return nil
 }
 
 // sendBatch creates, uploads and sends n messages (arkivmelding with arkivmelding.xml naming brev.pdf;
 // others with brev.pdf), each of which the integration point must accept; they are the scenario's batch.
 func sendBatch(ctx context.Context, n int, mt, receiver, ttl string) error {
-	w := getWorld(ctx)
+	return getWorld(ctx).batchOf(ctx, n, mt, receiver, ttl, true)
+}
+
+// batchOf creates and uploads n messages, sending each when send is true; they become the batch.
+func (w *world) batchOf(ctx context.Context, n int, mt, receiver, ttl string, send bool) error {
 	w.batch = nil
 	for i := range n {
 		var err error
@@ -44,6 +73,10 @@ func sendBatch(ctx context.Context, n int, mt, receiver, ttl string) error {
 		}
 		if err := uploadPDF(ctx, "brev.pdf"); err != nil {
 			return err
+		}
+		if !send {
+			w.batch = append(w.batch, w.out.messageID)
+			continue
 		}
 		if err := sendMessage(ctx); err != nil {
 			return err

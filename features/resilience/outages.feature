@@ -37,3 +37,22 @@ Feature: Outages of a message service lose nothing and send nothing twice
     When the fault on the DPF simulator is cleared
     And I wait 500 ms
     Then the DPF simulator journal shows 0 POST requests to "/api/v3/kontoer/"
+
+  Scenario Outline: the <service> <outage> while accepted messages are delivered
+    The register's answers are cached for a moment (5 minutes; --fast 0.3 s); the outage outlasts that.
+
+    Given I prepare 3 "arkivmelding" messages to "{org:dpf}"
+    And the <service> has the fault:
+      """
+      <fault>
+      """
+    When I send the prepared messages
+    And I wait 1500 ms
+    And the fault on the <service> is cleared
+    Then every message's statuses become "OPPRETTET, SENDT, LEVERT"
+    And the DPF simulator holds each message exactly once
+
+    Examples:
+      | service          | outage              | fault                             |
+      | address register | refuses connections | {"mode": "refuse"}                |
+      | address register | answers 503         | {"mode": "status", "status": 503} |
