@@ -33,8 +33,10 @@
 // bytes (SHA-1 and SHA-2 digests accepted, so the IP's SHA1withRSA signatures verify); every data object
 // must be listed with a matching SHA-256 and every listed file must exist. Certificate chains are NOT
 // checked unless ReadOptions.Roots is set (the IP does not check them either); revocation is never
-// checked. XAdES signatures (DPI) are never verified: such containers are accepted only with
-// ReadOptions.AllowUnsigned and reported as not Signed. Zip-bomb limits bound the entry count and the total
+// checked. ReadASiCE does not verify XAdES signatures (DPI): it accepts such containers only with
+// ReadOptions.AllowUnsigned and reports them as not Signed; VerifyXAdES and ReadXAdES (xades_verify.go)
+// verify them — every file's digest, the SignedProperties and the signature, with inclusive C14N 1.0 of
+// our own (CreateASiCEXAdES writes them as commons-asic does). Zip-bomb limits bound the entry count and the total
 // uncompressed size.
 //
 // Decrypt reads DER and BER (indefinite lengths, the encrypted content as a constructed OCTET STRING of

@@ -16,8 +16,8 @@ var (
 	ErrManifest = errors.New("dokumentpakke: bad ASiC manifest")
 	// ErrDigestMismatch means a data object's SHA-256 differs from the digest in the ASiC manifest.
 	ErrDigestMismatch = errors.New("dokumentpakke: digest mismatch")
-	// ErrBadSignature means the CAdES signature over the ASiC manifest is missing its file or does not
-	// verify cryptographically.
+	// ErrBadSignature means the CAdES signature over the ASiC manifest, or the XAdES signature of a DPI
+	// container, is missing or does not verify cryptographically.
 	ErrBadSignature = errors.New("dokumentpakke: bad signature")
 	// ErrUntrustedSigner means the signature verifies but the signer's chain does not lead to
 	// ReadOptions.Roots.
