@@ -16,6 +16,7 @@ func registerOutageSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I prepare (\d+) "([^"]*)" messages to "([^"]*)"$`, prepareBatch)
 	sc.Step(`^I send the prepared messages$`, sendPrepared)
 	sc.Step(`^every message's statuses become "([^"]*)"$`, everyStatusesBecome)
+	sc.Step(`^the webhook endpoint receives exactly the statuses "([^"]*)" for every message$`, webhookReceivesForEvery)
 	sc.Step(`^the (DPO broker|DPV simulator|DPF simulator|DPI simulator) holds each message exactly once$`, holdsEachOnce)
 }
 
@@ -100,6 +101,23 @@ func everyStatusesBecome(ctx context.Context, want string) error {
 	for i, id := range w.batch {
 		w.out = &outgoing{messageID: id, files: last.files}
 		if err := statusesBecome(ctx, want); err != nil {
+			return fmt.Errorf("message %d of %d (%s): %w", i+1, len(w.batch), id, err)
+		}
+	}
+	return nil
+}
+
+// webhookReceivesForEvery checks the subscribed webhook endpoint's events for each message of the batch.
+func webhookReceivesForEvery(ctx context.Context, want string) error {
+	w := getWorld(ctx)
+	if len(w.batch) == 0 {
+		return fmt.Errorf("the scenario sent no batch of messages")
+	}
+	last := w.out
+	defer func() { w.out = last }()
+	for i, id := range w.batch {
+		w.out = &outgoing{messageID: id, files: last.files}
+		if err := webhookReceives(ctx, want); err != nil {
 			return fmt.Errorf("message %d of %d (%s): %w", i+1, len(w.batch), id, err)
 		}
 	}

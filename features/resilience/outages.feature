@@ -28,12 +28,14 @@ Feature: Outages of a message service lose nothing and send nothing twice
       | DPI simulator | answers 503          | {"mode": "status", "status": 503}                      | digital      | {citizen:digital}  | OPPRETTET, SENDT, MOTTATT, LEVERT     |
 
   Scenario: an outage longer than the time to live ends every message as LEVETID_UTLOPT
-    Given the DPF simulator has the fault:
+    Given a webhook endpoint is subscribed at A with the filter "status=LEVETID_UTLOPT,FEIL,SENDT"
+    And the DPF simulator has the fault:
       """
       {"mode": "refuse"}
       """
     When I send 3 "arkivmelding" messages to "{org:dpf}" that expire in 4000 ms
     Then every message's statuses become "OPPRETTET, LEVETID_UTLOPT"
+    And the webhook endpoint receives exactly the statuses "LEVETID_UTLOPT" for every message
     When the fault on the DPF simulator is cleared
     And I wait 500 ms
     Then the DPF simulator journal shows 0 POST requests to "/api/v3/kontoer/"
