@@ -19,7 +19,7 @@ import (
 // go test ./features/ -run 'TestFeatures/<scenario name>'. Set EFM_TAGS to filter by tags.
 func TestFeatures(t *testing.T) {
 	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second,
-		IPAuth: "arkivsystem:hemmelig"})
+		IPAuth: "arkivsystem:hemmelig", AdminAuth: "harness:admin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +37,7 @@ func TestFeatures(t *testing.T) {
 			DPVURL: st.URL(stack.DPV), DPFURL: st.URL(stack.DPF), DPIURL: st.URL(stack.DPI),
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
 			// The integration points require HTTP Basic authentication, as the real one does by default.
-			IPAuth: "arkivsystem:hemmelig",
+			IPAuth: "arkivsystem:hemmelig", AdminAuth: "harness:admin",
 		}),
 		Options: &godog.Options{
 			FS:        features.FS,

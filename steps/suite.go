@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -109,7 +110,11 @@ func getFrom(ctx context.Context, path, service string) error {
 	if path, err = w.expand(path); err != nil {
 		return err
 	}
-	_, err = w.do(ctx, http.MethodGet, base+path, http.Header{"Accept": {"application/json"}}, nil)
+	h := http.Header{"Accept": {"application/json"}}
+	if user, pw, ok := strings.Cut(w.cfg.AdminAuth, ":"); ok && strings.HasPrefix(path, "/__admin") {
+		h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+pw)))
+	}
+	_, err = w.do(ctx, http.MethodGet, base+path, h, nil)
 	return err
 }
 

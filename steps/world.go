@@ -34,8 +34,10 @@ type Config struct {
 	DPIURL string
 	// IP2URL is a second integration point (B) that receives what A sends; empty when there is none.
 	IP2URL string
-	// IPAuth is "user:password" for integration points that require HTTP Basic authentication.
-	IPAuth string
+	// IPAuth is "user:password" for integration points that require HTTP Basic authentication;
+	// AdminAuth the same for a harness whose admin API is protected.
+	IPAuth    string
+	AdminAuth string
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
@@ -132,7 +134,8 @@ type worldKey struct{}
 func getWorld(ctx context.Context) *world { return ctx.Value(worldKey{}).(*world) }
 
 func (w *world) admin(service string) *admin.Client {
-	return admin.ControlClient(w.cfg.ControlURL, serviceName(service))
+	user, pw, _ := strings.Cut(w.cfg.AdminAuth, ":")
+	return admin.ControlClient(w.cfg.ControlURL, serviceName(service)).WithBasicAuth(user, pw)
 }
 
 var placeholder = regexp.MustCompile(`\{([a-z-]+)(?::([a-z0-9-]+))?\}`)

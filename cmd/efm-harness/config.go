@@ -33,8 +33,10 @@ type upConfig struct {
 	SvarInnInterval time.Duration
 	Receipts        bool
 
-	// IPAuth is "user:password" for HTTP Basic authentication on the integration points' API.
-	IPAuth string
+	// IPAuth is "user:password" for HTTP Basic authentication on the integration points' API; AdminAuth
+	// the same for the admin API and the control port.
+	IPAuth    string
+	AdminAuth string
 	// Command is up, sim or ip.
 	Command string
 	// SimHost is where `ip` finds the simulators (on the default ports of PortBase).
@@ -154,6 +156,8 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 		fs.StringVar(&cfg.IPAuth, "auth", e.str("AUTH", ""),
 			"user:password: the integration points' API requires HTTP Basic authentication, as the real IP with difi.security.enable (EFM_AUTH)")
 	}
+	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""),
+		"user:password: the admin API (/__admin on every port, and the control port) requires HTTP Basic authentication (EFM_ADMIN_AUTH)")
 	switch command {
 	case "ip":
 		fs.StringVar(&cfg.SimHost, "sim-host", e.str("SIM_HOST", "127.0.0.1"),
@@ -195,6 +199,11 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%s takes no arguments, got %q", command, fs.Args())
+	}
+	if cfg.AdminAuth != "" {
+		if user, _, ok := strings.Cut(cfg.AdminAuth, ":"); !ok || user == "" {
+			return cfg, fmt.Errorf("--admin-auth %q: give user:password", cfg.AdminAuth)
+		}
 	}
 	if cfg.IPAuth != "" {
 		if user, _, ok := strings.Cut(cfg.IPAuth, ":"); !ok || user == "" {

@@ -24,7 +24,7 @@ import (
 type testConfig struct {
 	SRURL, MaskinportenURL, ControlURL            string
 	IPURL, IP2URL, DPOURL, DPVURL, DPFURL, DPIURL string
-	IPAuth                                        string
+	IPAuth, AdminAuth                             string
 	Tags                                          string
 	Format                                        string
 	Reports                                       string
@@ -45,6 +45,7 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.DPOURL, "dpo-url", e.str("DPO_URL", ""), "DPO broker simulator of that stack (EFM_DPO_URL)")
 	fs.StringVar(&cfg.DPVURL, "dpv-url", e.str("DPV_URL", ""), "DPV correspondence simulator of that stack (EFM_DPV_URL)")
 	fs.StringVar(&cfg.DPFURL, "dpf-url", e.str("DPF_URL", ""), "DPF SvarUt/SvarInn simulator of that stack (EFM_DPF_URL)")
+	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""), "user:password when the harness's admin API under test is protected (EFM_ADMIN_AUTH)")
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points under test require HTTP Basic authentication (EFM_IP_AUTH)")
 	fs.StringVar(&cfg.DPIURL, "dpi-url", e.str("DPI_URL", ""), "DPI corner-2/KRR simulator of that stack (EFM_DPI_URL)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "a second integration point, receiving what the first sends (EFM_IP2_URL)")
@@ -87,7 +88,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	sc := steps.Config{SRURL: cfg.SRURL, MaskinportenURL: cfg.MaskinportenURL, ControlURL: cfg.ControlURL,
-		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL, DPVURL: cfg.DPVURL, DPFURL: cfg.DPFURL, DPIURL: cfg.DPIURL, IPAuth: cfg.IPAuth,
+		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL, DPVURL: cfg.DPVURL, DPFURL: cfg.DPFURL, DPIURL: cfg.DPIURL, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth,
 		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout}
 	if cfg.SRURL == "" {
 		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})

@@ -18,8 +18,17 @@ import (
 // "http://host:port/__admin" or the control port's "http://host:9090/__admin/{service}" (which keeps
 // working while the service's port is refused or blackholed).
 type Client struct {
-	base string
-	http *http.Client
+	base     string
+	http     *http.Client
+	user, pw string
+}
+
+// WithBasicAuth is c sending HTTP Basic credentials, for an admin API that RequireBasic protects; an
+// empty user sends none.
+func (c *Client) WithBasicAuth(user, password string) *Client {
+	d := *c
+	d.user, d.pw = user, password
+	return &d
 }
 
 // NewClient makes a client for the admin API at base. A nil httpClient uses one with a 10 s timeout.
@@ -62,6 +71,9 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.user != "" {
+		req.SetBasicAuth(c.user, c.pw)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"strings"
 )
 
 // Response is what a handler returns; one adapter (Handler) writes it. Body is encoded as JSON unless Raw
@@ -83,4 +85,24 @@ type Problem struct {
 // ErrorResponse is a control-plane error.
 func ErrorResponse(status int, message string) Response {
 	return JSON(status, Problem{Status: status, Error: http.StatusText(status), Message: message})
+}
+
+// RequireBasic protects the admin API in next (every path under Prefix, or everything when all is true,
+// as on the control port) with HTTP Basic authentication; the services' own APIs stay as they are. An
+// empty user protects nothing.
+func RequireBasic(user, password string, all bool, next http.Handler) http.Handler {
+	if user == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if all || r.URL.Path == Prefix || strings.HasPrefix(r.URL.Path, Prefix+"/") {
+			u, p, ok := r.BasicAuth()
+			if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(user)) != 1 || subtle.ConstantTimeCompare([]byte(p), []byte(password)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Basic realm="efm-harness admin"`)
+				ErrorResponse(http.StatusUnauthorized, "the admin API needs the harness's admin user (up --admin-auth)").Write(w)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

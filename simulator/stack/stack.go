@@ -107,6 +107,9 @@ type Config struct {
 	// IPAuth, "user:password", makes the integration points require HTTP Basic authentication on their
 	// API as the real one can; empty leaves it open.
 	IPAuth string
+	// AdminAuth, "user:password", protects the admin API (every service's /__admin and the whole control
+	// port) with HTTP Basic authentication; empty leaves it open, as for a harness on a developer's machine.
+	AdminAuth string
 	// Remote names the base URLs of services that run elsewhere (another efm-harness process, a
 	// container), so that an integration point started here uses them: `efm-harness ip` next to
 	// `efm-harness sim`. A service started here wins over a remote one.
@@ -343,7 +346,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 	}
 
-	ctl := &http.Server{Handler: st.control.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	user, pw := st.adminAuth()
+	ctl := &http.Server{Handler: admin.RequireBasic(user, pw, true, st.control.Handler()), ReadHeaderTimeout: 10 * time.Second}
 	st.servers = append(st.servers, ctl)
 	go func() { _ = ctl.Serve(ls[Control]) }()
 	st.order = listen
@@ -417,7 +421,8 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h http.Handler) {
 	svc.Attach(l)
 	st.control.Register(svc, st.urls[name])
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	user, pw := st.adminAuth()
+	srv := &http.Server{Handler: admin.RequireBasic(user, pw, false, h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	st.servers = append(st.servers, srv)
 	go func() { _ = srv.Serve(l) }()
 }
@@ -445,7 +450,16 @@ func (st *Stack) URL(name string) string { return st.urls[name] }
 func (st *Stack) ControlURL() string { return st.urls[Control] }
 
 // Admin is an admin client for the service, through the control port (so it works during port faults).
-func (st *Stack) Admin(name string) *admin.Client { return admin.ControlClient(st.ControlURL(), name) }
+func (st *Stack) Admin(name string) *admin.Client {
+	user, pw := st.adminAuth()
+	return admin.ControlClient(st.ControlURL(), name).WithBasicAuth(user, pw)
+}
+
+// adminAuth splits Config.AdminAuth.
+func (st *Stack) adminAuth() (user, password string) {
+	user, password, _ = strings.Cut(st.cfg.AdminAuth, ":")
+	return user, password
+}
 
 // Services lists the running services (control first) with their URLs.
 func (st *Stack) Services() []ServiceURL {
