@@ -27,6 +27,16 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 	sort.Strings(services[2:])
 	return func(sc *godog.ScenarioContext) {
 		sc.Before(func(ctx context.Context, s *godog.Scenario) (context.Context, error) {
+			tags := make([]string, len(s.Tags))
+			for i, t := range s.Tags {
+				tags[i] = t.Name
+			}
+			if reason := cfg.lacks(tags); reason != "" {
+				if cfg.OnSkip != nil {
+					cfg.OnSkip(s.Name, reason)
+				}
+				return ctx, fmt.Errorf("%w: %s", godog.ErrSkip, reason)
+			}
 			w := &world{cfg: cfg, client: &http.Client{Timeout: cfg.timeout()}, faulted: map[string]bool{}, started: time.Now()}
 			for _, svc := range services {
 				if err := w.admin(svc).Reset(ctx); err != nil {

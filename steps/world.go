@@ -43,6 +43,9 @@ type Config struct {
 	PKI        *fixtures.PKI
 	// Timeout bounds every request a step makes (10 s when zero).
 	Timeout time.Duration
+	// OnSkip, when set, hears of every scenario skipped because the target lacks a service its tags
+	// (@two-ips, @dpo, @dpv, @dpf, @dpi) need, with the reason.
+	OnSkip func(scenario, reason string)
 }
 
 func (c Config) timeout() time.Duration {
@@ -50,6 +53,34 @@ func (c Config) timeout() time.Duration {
 		return 10 * time.Second
 	}
 	return c.Timeout
+}
+
+// capabilities maps a scenario tag to the service it needs, for skipping scenarios a target cannot run.
+var capabilities = []struct {
+	tag, what string
+	url       func(Config) string
+}{
+	{"@two-ips", "a second integration point (--ip2-url)", func(c Config) string { return c.IP2URL }},
+	{"@dpo", "the DPO broker simulator (--dpo-url)", func(c Config) string { return c.DPOURL }},
+	{"@dpv", "the DPV simulator (--dpv-url)", func(c Config) string { return c.DPVURL }},
+	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) string { return c.DPFURL }},
+	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) string { return c.DPIURL }},
+}
+
+// lacks names what a scenario with these tags needs and the target does not have; "" when it has all.
+func (c Config) lacks(tags []string) string {
+	var missing []string
+	for _, t := range tags {
+		for _, cp := range capabilities {
+			if t == cp.tag && cp.url(c) == "" {
+				missing = append(missing, cp.what)
+			}
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return "needs " + strings.Join(missing, " and ") + ", which the target was not given"
 }
 
 // serviceURL maps a service name used in feature text to its base URL.

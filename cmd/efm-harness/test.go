@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -101,6 +103,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		sc.DPFURL, sc.DPIURL = st.URL(stack.DPF), st.URL(stack.DPI)
 		fmt.Fprintf(stderr, "testing an in-process stack (control %s)\n", sc.ControlURL)
 	}
+	skipped := map[string]int{} // reason → scenarios; godog runs scenarios one at a time
+	sc.OnSkip = func(_, reason string) { skipped[reason]++ }
 	format := cfg.Format
 	if cfg.Reports != "" {
 		if err := os.MkdirAll(cfg.Reports, 0o755); err != nil {
@@ -122,6 +126,9 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			Format: format, Output: stdout, NoColors: getenv("NO_COLOR") != "", DefaultContext: ctx},
 	}
 	status := suite.Run()
+	for _, reason := range slices.Sorted(maps.Keys(skipped)) {
+		fmt.Fprintf(stderr, "skipped %d scenarios: %s\n", skipped[reason], reason)
+	}
 	if cfg.Reports != "" && status != 2 {
 		html := filepath.Join(cfg.Reports, "features.html")
 		if s, err := report.WriteFile(filepath.Join(cfg.Reports, "features-cucumber.json"), html, "efm-harness scenarios"); err != nil {

@@ -1,3 +1,4 @@
+@dpo
 Feature: Simulated counterparts and injected messages at the DPO broker
   A vendor testing one archive system has no second integration point. The DPO simulator then plays the
   other organisation: it answers what it receives with MOTTATT, LEVERT and an arkivmelding_kvittering as a

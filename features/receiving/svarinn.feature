@@ -1,3 +1,4 @@
+@dpf
 Feature: Receiving over DPF (KS SvarInn)
   What municipalities send through SvarUt to an organisation that receives with its integration point
   waits in SvarInn. The integration point polls SvarInn, downloads each forsendelse (a ZIP of its files,

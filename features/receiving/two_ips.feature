@@ -1,4 +1,4 @@
-@two-ips
+@two-ips @dpo
 Feature: Receiving over DPO, the incoming queue and receipts between two integration points
   Integration point A (organisation 910077473) sends to integration point B (910075918) through the DPO
   broker. B polls the broker, stores the message and sends MOTTATT back; B's archive system takes the

@@ -1,3 +1,4 @@
+@dpf
 Feature: Sending over DPF (KS SvarUt)
   Municipalities and others on KS FIKS get their arkivmeldinger through SvarUt. The integration point maps
   arkivmelding.xml to a forsendelse (journalpost metadata, avsender as svarSendesTil, ReceiverRef as

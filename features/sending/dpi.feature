@@ -1,3 +1,4 @@
+@dpi
 Feature: Sending over DPI (digital post to citizens and print)
   Citizens with a digital mailbox get digital post through DPI corner 2: the integration point signs a
   forretningsmelding (JWS) and an XAdES-signed ASiC-E with the SDP manifest, encrypted for the mailbox

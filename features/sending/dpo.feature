@@ -1,3 +1,4 @@
+@dpo
 Feature: Sending over DPO through the reference integration point
   An archive system creates, uploads and sends a message through the eFormidling 2 (Next Move) API; the
   integration point looks the receiver up, packs the files as the real IP does (ASiC-E signed with the

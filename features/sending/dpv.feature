@@ -1,3 +1,4 @@
+@dpv
 Feature: Sending over DPV (Altinn 3 Correspondence)
   An organisation that is on no eFormidling process gets its messages in the Altinn inbox: the
   integration point uploads a correspondence with the title and body taken from the journalpost and the
