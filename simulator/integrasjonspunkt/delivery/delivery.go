@@ -284,14 +284,24 @@ func (d *Deliverer) attempt(ctx context.Context, j store.Job) {
 		yes := true
 		ch2.Pollable = &yes
 	}
-	d.finish(j.MessageID, ch2)
+	if len(res.Then) == 0 {
+		d.finish(j.MessageID, ch2)
+		return
+	}
+	// SENDT and what the channel knows at once (LEVERT) in one transaction: a crash between them would
+	// leave a message at SENDT for good.
+	chs := []store.StatusChange{ch2}
 	for _, st := range res.Then {
-		rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		ev, err := d.opts.Store.RegisterStatus(rctx, j.MessageID, store.Outgoing, store.StatusChange{Status: st}, d.opts.StatusQueue)
-		cancel()
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			log.Error("register status after send", "status", st, "err", err)
-		}
+		chs = append(chs, store.StatusChange{Status: st})
+	}
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	evs, err := d.opts.Store.FinishWith(rctx, j.MessageID, chs, d.opts.StatusQueue)
+	if err != nil {
+		log.Error("record delivery outcome", "statuses", res.Then, "err", err)
+		return
+	}
+	for _, ev := range evs {
 		d.emit(ev)
 	}
 }

@@ -103,9 +103,24 @@ func (s *Store) Retry(ctx context.Context, messageID string, next time.Time, cau
 // ch.Status is set) and removes the message, its files and its queue entry. It is used for SENDT, FEIL and
 // LEVETID_UTLOPT alike. The event is nil when no status was registered.
 func (s *Store) Finish(ctx context.Context, messageID string, ch StatusChange, statusQueue func(string) bool) (*StatusEvent, error) {
-	var ev *StatusEvent
+	evs, err := s.FinishWith(ctx, messageID, []StatusChange{ch}, statusQueue)
+	if err != nil || len(evs) == 0 {
+		return nil, err
+	}
+	return evs[0], nil
+}
+
+// FinishWith is Finish with several statuses registered in the same transaction (SENDT and the LEVERT a
+// channel knows at once), so that a crash cannot leave a message with the first and not the rest. The
+// events are in the order of chs; a change with an empty status registers nothing.
+func (s *Store) FinishWith(ctx context.Context, messageID string, chs []StatusChange, statusQueue func(string) bool) ([]*StatusEvent, error) {
+	var evs []*StatusEvent
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if ch.Status != "" {
+		evs = evs[:0]
+		for _, ch := range chs {
+			if ch.Status == "" {
+				continue
+			}
 			c, err := scanConversation(tx.QueryRowContext(ctx, `SELECT `+convColumns+` FROM conversations c WHERE c.message_id = ? AND c.direction = ?`,
 				messageID, Outgoing))
 			switch {
@@ -113,9 +128,11 @@ func (s *Store) Finish(ctx context.Context, messageID string, ch StatusChange, s
 			case err != nil:
 				return err
 			default:
-				if ev, err = s.registerOn(ctx, tx, c, ch, statusQueue); err != nil {
+				ev, err := s.registerOn(ctx, tx, c, ch, statusQueue)
+				if err != nil {
 					return err
 				}
+				evs = append(evs, ev)
 			}
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM out_messages WHERE message_id = ?`, messageID)
@@ -125,7 +142,7 @@ func (s *Store) Finish(ctx context.Context, messageID string, ch StatusChange, s
 		return nil, fmt.Errorf("finish %s: %w", messageID, err)
 	}
 	_ = os.RemoveAll(s.fileDir(messageID))
-	return ev, nil
+	return evs, nil
 }
 
 // ExpireDue gives every unfinished conversation whose expiry has passed the status LEVETID_UTLOPT (with no

@@ -392,3 +392,41 @@ func TestReleaseLeasesAfterACrash(t *testing.T) {
 		t.Fatalf("after release: %+v %v; want the job again, as its second attempt", jobs, err)
 	}
 }
+
+// TestFinishWith checks that SENDT and the statuses a channel knows at once are registered together with
+// the removal from the outbox, in order, and that a status-less change registers nothing.
+func TestFinishWith(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	s := open(t, t.TempDir(), c)
+	ctx := context.Background()
+	create(t, s, c, "m1", "DPF")
+	if err := s.Enqueue(ctx, "m1"); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.FinishWith(ctx, "m1", []StatusChange{{Status: wire.StatusSendt}, {}, {Status: wire.StatusLevert}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []wire.ReceiptStatus
+	for _, ev := range evs {
+		got = append(got, ev.Status.Status)
+	}
+	if diff := cmp.Diff([]wire.ReceiptStatus{wire.StatusSendt, wire.StatusLevert}, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	conv, err := s.ConversationByMessageID(ctx, "m1", Outgoing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, st := range conv.Statuses {
+		got = append(got, st.Status)
+	}
+	if diff := cmp.Diff([]wire.ReceiptStatus{wire.StatusOpprettet, wire.StatusSendt, wire.StatusLevert}, got); diff != "" {
+		t.Errorf("stored statuses (-want +got):\n%s", diff)
+	}
+	if _, err := s.Outgoing(ctx, "m1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("finished message still in the outbox: %v", err)
+	}
+}
