@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -18,9 +17,8 @@ import (
 	"time"
 
 	"github.com/efm-harness/efm-harness/fixtures"
-	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/stack"
-	"github.com/efm-harness/efm-harness/simulator/wire"
+	"github.com/efm-harness/efm-harness/simulator/stack/stacktest"
 )
 
 // TestCrashLosesNothing runs `efm-harness sim` and `efm-harness ip` as separate processes, sends a
@@ -123,45 +121,10 @@ func TestCrashLosesNothing(t *testing.T) {
 	t.Logf("%d messages accepted around a SIGKILL, each delivered once", len(ids))
 }
 
-// sendOne creates, uploads and sends one arkivmelding; ok is true when the send was answered 200.
+// sendOne sends one arkivmelding; ok is true when every request was answered 2xx.
 func sendOne(ctx context.Context, c *http.Client, ipURL, receiver string) (string, bool) {
-	sbd := fixtures.MustSBD(wire.TypeArkivmelding, fixtures.SBDSpec{Receiver: receiver})
-	body, _ := json.Marshal(sbd)
-	do := func(method, path, ctype, disposition string, b []byte) (int, error) {
-		req, err := http.NewRequestWithContext(ctx, method, ipURL+path, bytes.NewReader(b))
-		if err != nil {
-			return 0, err
-		}
-		if ctype != "" {
-			req.Header.Set("Content-Type", ctype)
-		}
-		if disposition != "" {
-			req.Header.Set("Content-Disposition", disposition)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	id := sbd.MessageID()
-	am, _ := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: []sample.Document{{Filename: "brev.pdf", Primary: true}}})
-	for _, step := range []func() (int, error){
-		func() (int, error) { return do(http.MethodPost, "/api/messages/out", "application/json", "", body) },
-		func() (int, error) {
-			return do(http.MethodPut, "/api/messages/out/"+id, "text/xml", `attachment; name="am"; filename="arkivmelding.xml"`, am)
-		},
-		func() (int, error) {
-			return do(http.MethodPut, "/api/messages/out/"+id, "application/pdf", `attachment; name="Brev"; filename="brev.pdf"`, sample.PDF("brev"))
-		},
-		func() (int, error) { return do(http.MethodPost, "/api/messages/out/"+id, "", "", nil) },
-	} {
-		if status, err := step(); err != nil || status != http.StatusOK {
-			return id, false
-		}
-	}
-	return id, true
+	id, err := stacktest.SendArkivmelding(ctx, c, ipURL, receiver)
+	return id, err == nil
 }
 
 func waitStatus(t *testing.T, c *http.Client, ipURL, id, want string) {
@@ -169,22 +132,13 @@ func waitStatus(t *testing.T, c *http.Client, ipURL, id, want string) {
 	deadline := time.Now().Add(30 * time.Second)
 	var last string
 	for time.Now().Before(deadline) {
-		resp, err := c.Get(ipURL + "/api/statuses/" + id)
+		got, err := stacktest.Statuses(context.Background(), c, ipURL, id)
 		if err == nil {
-			var page struct {
-				Content []struct {
-					Status string `json:"status"`
-				} `json:"content"`
-			}
-			_ = json.NewDecoder(resp.Body).Decode(&page)
-			resp.Body.Close()
-			var got []string
-			for _, s := range page.Content {
-				got = append(got, s.Status)
-				if s.Status == "FEIL" || s.Status == "LEVETID_UTLOPT" {
-					t.Fatalf("message %s ended as %s", id, s.Status)
+			for _, s := range got {
+				if s == "FEIL" || s == "LEVETID_UTLOPT" {
+					t.Fatalf("message %s ended as %s", id, s)
 				}
-				if s.Status == want {
+				if s == want {
 					return
 				}
 			}

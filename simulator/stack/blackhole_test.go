@@ -1,10 +1,7 @@
 package stack_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
 	"net/http"
 	"runtime"
 	"testing"
@@ -12,9 +9,8 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
-	"github.com/efm-harness/efm-harness/simulator/sample"
 	"github.com/efm-harness/efm-harness/simulator/stack"
-	"github.com/efm-harness/efm-harness/simulator/wire"
+	"github.com/efm-harness/efm-harness/simulator/stack/stacktest"
 )
 
 // TestBlackholeStaysBounded sends a stream to a municipality while SvarUt is blackholed: the goroutines
@@ -81,43 +77,12 @@ func settle(target int) int {
 	}
 }
 
-// send creates, uploads and sends one arkivmelding and returns its messageId.
+// send sends one arkivmelding and returns its messageId.
 func send(t *testing.T, c *http.Client, ip, receiver string) string {
 	t.Helper()
-	sbd := fixtures.MustSBD(wire.TypeArkivmelding, fixtures.SBDSpec{Receiver: receiver})
-	id := sbd.MessageID()
-	body, _ := json.Marshal(sbd)
-	am, err := sample.BuildArkivmelding(sample.ArkivmeldingSpec{Documents: []sample.Document{{Filename: "brev.pdf", Primary: true}}})
+	id, err := stacktest.SendArkivmelding(context.Background(), c, ip, receiver)
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, r := range []struct {
-		method, path, ctype, disposition string
-		body                             []byte
-	}{
-		{http.MethodPost, "/api/messages/out", "application/json", "", body},
-		{http.MethodPut, "/api/messages/out/" + id, "text/xml", `attachment; name="am"; filename="arkivmelding.xml"`, am},
-		{http.MethodPut, "/api/messages/out/" + id, "application/pdf", `attachment; name="Brev"; filename="brev.pdf"`, sample.PDF("brev")},
-		{http.MethodPost, "/api/messages/out/" + id, "", "", nil},
-	} {
-		req, err := http.NewRequest(r.method, ip+r.path, bytes.NewReader(r.body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.ctype != "" {
-			req.Header.Set("Content-Type", r.ctype)
-		}
-		if r.disposition != "" {
-			req.Header.Set("Content-Disposition", r.disposition)
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s %s: %d", r.method, r.path, resp.StatusCode)
-		}
 	}
 	return id
 }
@@ -128,7 +93,7 @@ func waitLevert(t *testing.T, c *http.Client, ip string, ids []string) {
 	deadline := time.Now().Add(time.Minute)
 	for _, id := range ids {
 		for {
-			got, err := statuses(c, ip, id)
+			got, err := stacktest.Statuses(context.Background(), c, ip, id)
 			if err == nil && contains(got, "FEIL", "LEVETID_UTLOPT") {
 				t.Fatalf("message %s ended as %v", id, got)
 			}
@@ -141,27 +106,6 @@ func waitLevert(t *testing.T, c *http.Client, ip string, ids []string) {
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
-}
-
-func statuses(c *http.Client, ip, id string) ([]string, error) {
-	resp, err := c.Get(ip + "/api/statuses/" + id)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	var page struct {
-		Content []struct {
-			Status string `json:"status"`
-		} `json:"content"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&page); err != nil {
-		return nil, fmt.Errorf("statuses of %s: %w", id, err)
-	}
-	var out []string
-	for _, s := range page.Content {
-		out = append(out, s.Status)
-	}
-	return out, nil
 }
 
 func contains(have []string, any ...string) bool {
