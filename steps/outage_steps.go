@@ -92,23 +92,17 @@ func (w *world) batchOf(ctx context.Context, n int, mt, receiver, ttl string, se
 
 // everyStatusesBecome waits for each message of the batch to have exactly the statuses want.
 func everyStatusesBecome(ctx context.Context, want string) error {
-	w := getWorld(ctx)
-	if len(w.batch) == 0 {
-		return fmt.Errorf("the scenario sent no batch of messages")
-	}
-	last := w.out
-	defer func() { w.out = last }()
-	for i, id := range w.batch {
-		w.out = &outgoing{messageID: id, files: last.files}
-		if err := statusesBecome(ctx, want); err != nil {
-			return fmt.Errorf("message %d of %d (%s): %w", i+1, len(w.batch), id, err)
-		}
-	}
-	return nil
+	return forEachInBatch(ctx, statusesBecome, want)
 }
 
 // webhookReceivesForEvery checks the subscribed webhook endpoint's events for each message of the batch.
 func webhookReceivesForEvery(ctx context.Context, want string) error {
+	return forEachInBatch(ctx, webhookReceives, want)
+}
+
+// forEachInBatch runs a single-message check for each message of the batch, as if it were the last one
+// sent, and names the first message it fails for.
+func forEachInBatch(ctx context.Context, check func(context.Context, string) error, want string) error {
 	w := getWorld(ctx)
 	if len(w.batch) == 0 {
 		return fmt.Errorf("the scenario sent no batch of messages")
@@ -117,7 +111,7 @@ func webhookReceivesForEvery(ctx context.Context, want string) error {
 	defer func() { w.out = last }()
 	for i, id := range w.batch {
 		w.out = &outgoing{messageID: id, files: last.files}
-		if err := webhookReceives(ctx, want); err != nil {
+		if err := check(ctx, want); err != nil {
 			return fmt.Errorf("message %d of %d (%s): %w", i+1, len(w.batch), id, err)
 		}
 	}
