@@ -26,7 +26,7 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the call is reset by the peer$`, callReset)
 	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
 	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (at least )?(\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
 }
 
 func setFault(ctx context.Context, service string, doc *godog.DocString) error {
@@ -143,7 +143,7 @@ func callTookAtLeast(ctx context.Context, ms int) error {
 	return nil
 }
 
-func journalShows(ctx context.Context, service string, n int, method, path, fault string) error {
+func journalShows(ctx context.Context, service, atLeast string, n int, method, path, fault string) error {
 	w := getWorld(ctx)
 	path, err := w.expand(path)
 	if err != nil {
@@ -159,8 +159,8 @@ func journalShows(ctx context.Context, service string, n int, method, path, faul
 			count++
 		}
 	}
-	if count != n {
-		return fmt.Errorf("journal of %s shows %d requests to %s (fault %q), want %d", service, count, path, fault, n)
+	if count != n && (atLeast == "" || count < n) {
+		return fmt.Errorf("journal of %s shows %d requests to %s (fault %q), want %s%d", service, count, path, fault, atLeast, n)
 	}
 	return nil
 }

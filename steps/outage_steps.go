@@ -13,7 +13,7 @@ import (
 
 func registerOutageSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^I send (\d+) "([^"]*)" messages to "([^"]*)"(?: that expire in (\d+) ms)?$`, sendBatch)
-	sc.Step(`^I prepare (\d+) "([^"]*)" messages to "([^"]*)"$`, prepareBatch)
+	sc.Step(`^I prepare (\d+) "([^"]*)" messages to "([^"]*)"(?: that expire in (\d+) ms)?$`, prepareBatch)
 	sc.Step(`^I send the prepared messages$`, sendPrepared)
 	sc.Step(`^every message's statuses become "([^"]*)"$`, everyStatusesBecome)
 	sc.Step(`^the webhook endpoint receives exactly the statuses "([^"]*)" for every message$`, webhookReceivesForEvery)
@@ -22,8 +22,8 @@ func registerOutageSteps(sc *godog.ScenarioContext) {
 
 // prepareBatch creates and uploads n messages without sending them (sendPrepared sends them), so that a
 // service the create needs (the register) can fail between the two.
-func prepareBatch(ctx context.Context, n int, mt, receiver string) error {
-	return getWorld(ctx).batchOf(ctx, n, mt, receiver, "", false)
+func prepareBatch(ctx context.Context, n int, mt, receiver, ttl string) error {
+	return getWorld(ctx).batchOf(ctx, n, mt, receiver, ttl, false)
 }
 
 // sendPrepared sends the prepared batch; each send must be accepted.

@@ -58,3 +58,51 @@ Feature: Outages of a message service lose nothing and send nothing twice
       | service          | outage              | fault                             |
       | address register | refuses connections | {"mode": "refuse"}                |
       | address register | answers 503         | {"mode": "status", "status": 503} |
+
+  Scenario Outline: Maskinporten <outage> when the <service> needs a token
+    The integration point keeps its tokens until shortly before they expire, so an outage of Maskinporten
+    bites only when a token must be fetched: the first call to a service (DPO and DPV exchange the token
+    at Altinn first), or after the service refused the cached token (as after a key rotation; here the
+    service answers 401 once). The messages must wait until Maskinporten is back.
+
+    Given I prepare 4 "<type>" messages to "<receiver>"
+    And Maskinporten has the fault:
+      """
+      <fault>
+      """
+    And the <service> has the fault:
+      """
+      {"mode": "status", "status": 401, "count": 1}
+      """
+    When I send the prepared messages
+    And I wait 1500 ms
+    Then the <bitten> journal shows at least 1 request to "<path>" with fault "status"
+    When the fault on Maskinporten is cleared
+    Then every message's statuses become "<statuses>"
+    And the <service> holds each message exactly once
+
+    Examples:
+      | service       | outage              | fault                             | type         | receiver          | bitten        | path   | statuses                          |
+      | DPF simulator | refuses connections | {"mode": "refuse"}                | arkivmelding | {org:dpf}         | DPF simulator | /      | OPPRETTET, SENDT, LEVERT          |
+      | DPF simulator | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpf}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
+      | DPO broker    | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:partial-dpo} | Maskinporten  | /token | OPPRETTET, SENDT                  |
+      | DPV simulator | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpv}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
+      | DPI simulator | answers 503         | {"mode": "status", "status": 503} | digital      | {citizen:digital} | Maskinporten  | /token | OPPRETTET, SENDT, MOTTATT, LEVERT |
+
+  Scenario: a Maskinporten outage longer than the time to live ends every message as LEVETID_UTLOPT
+    Given a webhook endpoint is subscribed at A with the filter "status=LEVETID_UTLOPT,FEIL,SENDT"
+    And I prepare 3 "arkivmelding" messages to "{org:dpv}" that expire in 4000 ms
+    And Maskinporten has the fault:
+      """
+      {"mode": "status", "status": 503}
+      """
+    And the DPV simulator has the fault:
+      """
+      {"mode": "status", "status": 401, "count": 1}
+      """
+    When I send the prepared messages
+    Then every message's statuses become "OPPRETTET, LEVETID_UTLOPT"
+    And the webhook endpoint receives exactly the statuses "LEVETID_UTLOPT" for every message
+    When the fault on Maskinporten is cleared
+    And I wait 500 ms
+    Then the DPV simulator journal shows 0 POST requests to "/correspondence/"

@@ -45,8 +45,10 @@ func NewExchange(url string, tokens *oidc.Client, httpClient *http.Client, now f
 }
 
 // Token returns the Altinn token for the Maskinporten request req, from the cache unless fresh. A refused
-// grant or an exchange answering 401/403 is a permanent authentication failure; network errors and other
-// answers are transient.
+// grant is a permanent authentication failure. An exchange answering 401/403 to a cached Maskinporten token
+// is tried once more with a fresh one (the cached token may have been revoked, or signed with a retired
+// key); a 401/403 to a fresh token is a permanent authentication failure. Network errors and other answers
+// are transient.
 func (e *Exchange) Token(ctx context.Context, req oidc.Request, fresh bool) (string, error) {
 	key := fmt.Sprintf("%v|%s|%v", req.Scopes, req.ConsumerOrg, req.AuthorizationDetails)
 	e.mu.Lock()
@@ -58,6 +60,31 @@ func (e *Exchange) Token(ctx context.Context, req oidc.Request, fresh bool) (str
 	if fresh {
 		e.tokens.Forget(req)
 	}
+	for try := 0; ; try++ {
+		value, err := e.exchange(ctx, req)
+		if errors.Is(err, errExchangeRefused) && try == 0 && !fresh {
+			e.tokens.Forget(req)
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		e.mu.Lock()
+		if len(e.cache) > 1000 {
+			e.cache = map[string]cached{}
+		}
+		e.cache[key] = cached{value: value, expires: e.now().Add(TokenLifetime)}
+		e.mu.Unlock()
+		return value, nil
+	}
+}
+
+// errExchangeRefused is wrapped when the exchange answers 401 or 403.
+var errExchangeRefused = errors.New("altinn token exchange refused the Maskinporten token")
+
+// exchange gets a Maskinporten token for req (from the oidc client's cache, if it has one) and exchanges
+// it for an Altinn token.
+func (e *Exchange) exchange(ctx context.Context, req oidc.Request) (string, error) {
 	mp, err := e.tokens.Token(ctx, req)
 	if err != nil {
 		if errors.Is(err, oidc.ErrGrant) {
@@ -82,16 +109,9 @@ func (e *Exchange) Token(ctx context.Context, req oidc.Request, fresh bool) (str
 	if resp.StatusCode != http.StatusOK {
 		err := fmt.Errorf("altinn token exchange answered %d: %s", resp.StatusCode, strings.TrimSpace(string(body)))
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return "", channel.Permanent(fmt.Errorf("authentication failed: %w", err), string(body))
+			return "", channel.Permanent(fmt.Errorf("authentication failed: %w: %w", errExchangeRefused, err), string(body))
 		}
 		return "", err
 	}
-	value := strings.TrimSpace(string(body)) // used raw, as the real IP does
-	e.mu.Lock()
-	if len(e.cache) > 1000 {
-		e.cache = map[string]cached{}
-	}
-	e.cache[key] = cached{value: value, expires: e.now().Add(TokenLifetime)}
-	e.mu.Unlock()
-	return value, nil
+	return strings.TrimSpace(string(body)), nil // used raw, as the real IP does
 }
