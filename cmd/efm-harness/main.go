@@ -33,6 +33,7 @@ Commands:
   sim       start the simulators alone (for "ip" or a real Java integration point)
   ip        start the reference integration point alone, using the simulators of "sim"
   test      run the scenarios against a running stack (or an in-process one)
+  load      drive messages through an integration point at a fixed rate and report
   certs     export the TEST ONLY PKI as PKCS#12 keystores, or regenerate it
   version   print the version
   help      show this help, or "help <command>" for a command's flags
@@ -47,6 +48,10 @@ func main() {
 	stop()
 	if err != nil && !errors.Is(err, errHelp) {
 		fmt.Fprintln(os.Stderr, "efm-harness:", err)
+		var ee *exitError
+		if errors.As(err, &ee) {
+			os.Exit(ee.code)
+		}
 		os.Exit(1)
 	}
 }
@@ -65,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runCerts(rest, stdout, stderr, getenv)
 	case "test":
 		return runTest(ctx, rest, stdout, stderr, getenv)
+	case "load":
+		return runLoad(ctx, rest, stdout, stderr, getenv)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":

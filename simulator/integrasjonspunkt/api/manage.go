@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -122,6 +123,8 @@ func (a *API) info(*http.Request) response {
 		// The organisation this integration point is (difi.move.org.number), so that clients and
 		// scenarios can tell two integration points apart.
 		"org": map[string]any{"number": a.opts.OrgNumber},
+		// What the harness's load generator reports with its numbers.
+		"efm-harness": map[string]any{"crypto": "full"},
 	})
 }
 
@@ -157,6 +160,8 @@ func (a *API) prometheus(r *http.Request) response {
 	for _, rq := range requests {
 		fmt.Fprintf(&b, "efm_ip_http_requests_total{route=%q,method=%q,status=\"%d\"} %d\n", rq.route, rq.method, rq.status, rq.n)
 	}
+	metric("go_goroutines", "gauge", "Number of goroutines that currently exist.")
+	fmt.Fprintf(&b, "go_goroutines %d\n", runtime.NumGoroutine())
 	metric("efm_ip_start_time_seconds", "gauge", "Start time of the API since the Unix epoch, in seconds.")
 	fmt.Fprintf(&b, "efm_ip_start_time_seconds %d\n", a.started.Unix())
 	return response{status: http.StatusOK, raw: []byte(b.String()), contentType: "text/plain; version=0.0.4; charset=utf-8"}
