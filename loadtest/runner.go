@@ -149,17 +149,17 @@ func (r *Result) DropRate() float64 {
 // Second is one second of the timeline.
 type Second struct {
 	// At is the end of the second, counted from the start.
-	At         time.Duration    `json:"at"`
-	Intended   Rate             `json:"intendedRate"`
-	Started    int64            `json:"started"`
-	Completed  int64            `json:"completed"`
-	Failed     int64            `json:"failed"`
-	Dropped    int64            `json:"dropped"`
-	InFlight   int64            `json:"inFlight"`
-	Sendt      int64            `json:"sendt"`
-	Metrics    map[string]Stats `json:"metrics,omitempty"`
-	Processes  []ProcessSample  `json:"processes,omitempty"`
-	Outstanding int64           `json:"outstanding"`
+	At          time.Duration    `json:"at"`
+	Intended    Rate             `json:"intendedRate"`
+	Started     int64            `json:"started"`
+	Completed   int64            `json:"completed"`
+	Failed      int64            `json:"failed"`
+	Dropped     int64            `json:"dropped"`
+	InFlight    int64            `json:"inFlight"`
+	Sendt       int64            `json:"sendt"`
+	Metrics     map[string]Stats `json:"metrics,omitempty"`
+	Processes   []ProcessSample  `json:"processes,omitempty"`
+	Outstanding int64            `json:"outstanding"`
 }
 
 type counters struct {

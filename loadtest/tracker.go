@@ -374,4 +374,3 @@ func (t *Tracker) check(ctx context.Context, id string) {
 	}
 	delete(t.pending, id)
 }
-
