@@ -30,22 +30,9 @@ func TestCrashLosesNothing(t *testing.T) {
 		t.Skip("builds the binary and runs processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "efm-harness")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
 	base := freeBase(t)
 	ports := stack.Ports(base)
-	start := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, append(args, "--port-base", fmt.Sprint(base), "--fast", "--quiet")...)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := starter(t, buildHarness(t, dir), base)
 	sim := start("sim")
 	t.Cleanup(func() { _ = sim.Process.Signal(syscall.SIGTERM); _ = sim.Wait() })
 	data := filepath.Join(dir, "ip-data")
@@ -119,6 +106,31 @@ func TestCrashLosesNothing(t *testing.T) {
 		}
 	}
 	t.Logf("%d messages accepted around a SIGKILL, each delivered once", len(ids))
+}
+
+// buildHarness builds the binary into dir and returns its path.
+func buildHarness(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "efm-harness")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// starter returns a function that starts a command of bin (sim, ip) on the port base in fast mode.
+func starter(t *testing.T, bin string, base int) func(args ...string) *exec.Cmd {
+	return func(args ...string) *exec.Cmd {
+		t.Helper()
+		cmd := exec.Command(bin, append(args, "--port-base", fmt.Sprint(base), "--fast", "--quiet")...)
+		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		return cmd
+	}
 }
 
 // sendOne sends one arkivmelding; ok is true when every request was answered 2xx.

@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.inbound = inbound.New(inbound.Options{Store: st, DefaultTTL: cfg.DefaultTTL, StatusQueue: statusQueue,
 		OnStatus: s.onStatus, Wake: s.delivery.Wake, Logger: cfg.Logger.With("component", "inbound"), Now: cfg.Now})
 	if dpoCh != nil {
-		s.poller = dpo.NewPoller(dpoCh, s.inbound)
+		s.poller = dpo.NewPoller(dpoCh, s.inbound).WithPendingStore(st)
 	}
 	if dpfCh != nil && cfg.DPFSvarInnURL != "" {
 		s.svarInn = dpfCh.Receiver(s.inbound)

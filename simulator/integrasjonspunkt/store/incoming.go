@@ -103,11 +103,17 @@ func (s *Store) removeIncomingFile(name string) {
 func (s *Store) StoreIncoming(ctx context.Context, m InMessage, asic []byte, c Conversation, reply *OutMessage, statusQueue func(string) bool) ([]StatusEvent, error) {
 	var file string
 	if asic != nil {
+		// A message downloaded again after a crash is found before its container is written.
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return incomingDuplicate(ctx, tx, m.MessageID) }); err != nil {
+			return nil, fmt.Errorf("store incoming: %w", err)
+		}
 		if err := os.MkdirAll(s.incomingDir(), 0o755); err != nil {
 			return nil, fmt.Errorf("store incoming %s: %w", m.MessageID, err)
 		}
 		file = uuid.NewString() + ".asic"
-		if err := os.WriteFile(filepath.Join(s.incomingDir(), file), asic, 0o644); err != nil {
+		// Complete and on disk before the transaction that names it commits; a file a crash leaves
+		// unnamed is removed at the next Open.
+		if err := writeDurable(filepath.Join(s.incomingDir(), file), asic); err != nil {
 			s.removeIncomingFile(file)
 			return nil, fmt.Errorf("store incoming %s: %w", m.MessageID, err)
 		}

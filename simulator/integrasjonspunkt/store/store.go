@@ -76,6 +76,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.sweepIncoming(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 

@@ -1,5 +1,5 @@
 // Package stacktest holds what tests that drive a running integration point over HTTP share: sending an
-// arkivmelding the way an archive system does and reading a message's statuses.
+// arkivmelding the way an archive system does, reading a message's statuses and taking incoming messages.
 package stacktest
 
 import (
@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 
 	"github.com/efm-harness/efm-harness/fixtures"
@@ -86,4 +87,69 @@ func Statuses(ctx context.Context, c *http.Client, ipURL, messageID string) ([]s
 		out = append(out, s.Status)
 	}
 	return out, nil
+}
+
+// Taken is one incoming message an archive system took from the in-queue.
+type Taken struct {
+	MessageID string
+	Type      string
+	// ASiC is what pop answered: the ASiC-E container, or nil when pop answered 204 (a receipt).
+	ASiC []byte
+}
+
+// TakeIncoming takes the next incoming message the way an archive system does (spec ip-api §7.3–§7.5):
+// peek (which locks it), pop, then delete. ok is false when peek found nothing (204). An error names
+// the first request that was not answered as the spec says.
+func TakeIncoming(ctx context.Context, c *http.Client, ipURL string) (m Taken, ok bool, err error) {
+	do := func(method, path string) (int, []byte, error) {
+		req, err := http.NewRequestWithContext(ctx, method, ipURL+path, nil)
+		if err != nil {
+			return 0, nil, err
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s %s: %w", method, path, err)
+		}
+		return resp.StatusCode, body, nil
+	}
+	status, body, err := do(http.MethodGet, "/api/messages/in/peek")
+	if err != nil {
+		return m, false, err
+	}
+	switch status {
+	case http.StatusNoContent:
+		return m, false, nil
+	case http.StatusOK:
+	default:
+		return m, false, fmt.Errorf("peek: status %d: %.300s", status, body)
+	}
+	sbd, err := wire.ParseSBD(body)
+	if err != nil {
+		return m, false, fmt.Errorf("peek answered no SBD: %w", err)
+	}
+	m.MessageID, m.Type = sbd.MessageID(), string(sbd.Type())
+	status, body, err = do(http.MethodGet, "/api/messages/in/pop/"+m.MessageID)
+	if err != nil {
+		return m, true, err
+	}
+	switch status {
+	case http.StatusOK:
+		m.ASiC = body
+	case http.StatusNoContent:
+	default:
+		return m, true, fmt.Errorf("pop %s: status %d: %.300s", m.MessageID, status, body)
+	}
+	status, body, err = do(http.MethodDelete, "/api/messages/in/"+m.MessageID)
+	if err != nil {
+		return m, true, err
+	}
+	if status != http.StatusOK {
+		return m, true, fmt.Errorf("delete %s: status %d: %.300s", m.MessageID, status, body)
+	}
+	return m, true, nil
 }

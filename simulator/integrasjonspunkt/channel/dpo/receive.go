@@ -45,25 +45,17 @@ type Poller struct {
 	mu  sync.Mutex
 	// pending are, per organisation, transfers whose download started but was not confirmed. The broker
 	// no longer lists them under recipientStatus=Initialized once a download started, so they are
-	// remembered here and tried again by id.
+	// remembered here (and in durable, when set) and tried again by id.
 	pending map[string]map[string]bool
+	durable PendingStore
+	// loaded are the organisations whose pending transfers were read from durable.
+	loaded map[string]bool
 }
 
 // NewPoller makes a Poller that fetches with ch's options and hands messages to h.
 func NewPoller(ch *Channel, h Handler) *Poller {
-	return &Poller{ch: ch, h: h, log: ch.opts.Logger.With("component", "dpo-poller"), pending: map[string]map[string]bool{}}
-}
-
-// setPending remembers or forgets an unconfirmed transfer of org.
-func (p *Poller) setPending(org, id string, on bool) {
-	if on {
-		if p.pending[org] == nil {
-			p.pending[org] = map[string]bool{}
-		}
-		p.pending[org][id] = true
-		return
-	}
-	delete(p.pending[org], id)
+	return &Poller{ch: ch, h: h, log: ch.opts.Logger.With("component", "dpo-poller"), pending: map[string]map[string]bool{},
+		loaded: map[string]bool{}}
 }
 
 // transferOverview is what the poller reads of a FileTransferOverviewExt.
@@ -118,6 +110,9 @@ func (p *Poller) pollOrg(ctx context.Context, org string) (handled int, err erro
 	if err := p.call(ctx, org, http.MethodGet, "/filetransfer?"+q.Encode(), &ids); err != nil {
 		return 0, fmt.Errorf("list file transfers: %w", err)
 	}
+	if err := p.loadPending(ctx, org); err != nil {
+		return 0, fmt.Errorf("pending downloads: %w", err)
+	}
 	listed := map[string]bool{}
 	for _, id := range ids {
 		listed[id] = true
@@ -133,7 +128,7 @@ func (p *Poller) pollOrg(ctx context.Context, org string) (handled int, err erro
 		if err := p.call(ctx, org, http.MethodGet, "/filetransfer/"+url.PathEscape(id), &ov); err != nil {
 			if _, perm := channel.AsPermanent(err); perm {
 				log.Warn("file transfer overview refused; skipped", "file_transfer_id", id, "err", err)
-				p.setPending(org, id, false)
+				_ = p.setPending(ctx, org, id, false)
 				continue
 			}
 			return 0, fmt.Errorf("file transfer %s: %w", id, err)
@@ -159,11 +154,15 @@ func (p *Poller) pollOrg(ctx context.Context, org string) (handled int, err erro
 		return a.Before(b)
 	})
 	for _, t := range transfers {
-		p.setPending(org, t.FileTransferID, true)
+		// Remembered before the download starts, so that a process that dies before the confirm takes
+		// it up again after a restart (the message is then found a duplicate, or stored, and confirmed).
+		if err := p.setPending(ctx, org, t.FileTransferID, true); err != nil {
+			return handled, err
+		}
 		confirmed, err := p.receive(ctx, org, log.With("file_transfer_id", t.FileTransferID, "sender", t.Sender), t)
 		if confirmed {
 			handled++
-			p.setPending(org, t.FileTransferID, false)
+			_ = p.setPending(ctx, org, t.FileTransferID, false)
 		}
 		if err != nil {
 			return handled, fmt.Errorf("file transfer %s: %w", t.FileTransferID, err)
@@ -196,7 +195,7 @@ func (p *Poller) receive(ctx context.Context, org string, log *slog.Logger, t tr
 		}
 		if _, perm := channel.AsPermanent(err); perm {
 			log.Warn("download refused; skipped", "err", err)
-			p.setPending(org, t.FileTransferID, false) // do not fetch it by id again every round
+			_ = p.setPending(ctx, org, t.FileTransferID, false) // do not fetch it by id again every round
 			return false, nil
 		}
 		return false, fmt.Errorf("download: %w", err)
