@@ -174,6 +174,12 @@ func (c *Client) Inject(ctx context.Context, in, out any) error {
 	return c.Do(ctx, http.MethodPost, "/inject", in, out)
 }
 
+// InjectRaw asks the service to deliver a package given byte for byte (POST /inject/raw; the DPO
+// simulator), decoding its answer into out.
+func (c *Client) InjectRaw(ctx context.Context, in, out any) error {
+	return c.Do(ctx, http.MethodPost, "/inject/raw", in, out)
+}
+
 // SetBehaviour changes how the service answers.
 func (c *Client) SetBehaviour(ctx context.Context, in any) error {
 	return c.Do(ctx, http.MethodPut, "/behaviour", in, nil)

@@ -65,6 +65,10 @@
 //     "corrupt",+"senderName","receiverName","svarPaForsendelse","forsendelsestype","eksternRef",
 //     "metadata"} (sender defaults to Options.DefaultSender) → 201 {"id","receiver","downloadUrl"}. No files: a generated one-page PDF
 //     (dokument.pdf). No metadata: this year's saksaar/journalaar, numbers 1, U/F, today's dates.
+//     For hostile-input tests, "zip" (base64) is the forsendelse's ZIP as it is, encrypted on download
+//     instead of a ZIP of the files (without files, filmetadata names its entries, unread), and
+//     "download" (base64) the download's body as it is, not encrypted; at most one of zip, download
+//     and corrupt.
 //   - Reset, requests, faults as every simulator (fault bodies in SvarUt's error shape).
 //
 // Memory is bounded (MaxForsendelser, MaxStoredBytes: the oldest are forgotten); status timers are

@@ -65,18 +65,25 @@ func (s *Server) download(r *http.Request, org string) admin.Response {
 	s.mu.Lock()
 	f := s.inboxLocked(org, id)
 	var docs []document
+	var rawZip, rawDownload []byte
 	corrupt := false
 	if f != nil {
 		f.downloads++
-		docs, corrupt = f.docs, f.corrupt
+		docs, corrupt, rawZip, rawDownload = f.docs, f.corrupt, f.rawZip, f.rawDownload
 	}
 	s.mu.Unlock()
 	if f == nil {
 		return svarUtError(http.StatusNotFound, "Fant ikke forsendelse "+id)
 	}
-	zipped, err := zipDocs(docs)
-	if err != nil {
-		return svarUtError(http.StatusInternalServerError, "Kunne ikke pakke forsendelsen: "+err.Error())
+	if rawDownload != nil {
+		return admin.Text(http.StatusOK, "application/octet-stream", rawDownload)
+	}
+	zipped := rawZip
+	if zipped == nil {
+		var err error
+		if zipped, err = zipDocs(docs); err != nil {
+			return svarUtError(http.StatusInternalServerError, "Kunne ikke pakke forsendelsen: "+err.Error())
+		}
 	}
 	if corrupt {
 		junk := make([]byte, 512)
@@ -92,6 +99,30 @@ func (s *Server) download(r *http.Request, org string) admin.Response {
 		return svarUtError(http.StatusInternalServerError, "Kunne ikke kryptere: "+err.Error())
 	}
 	return admin.Text(http.StatusOK, "application/octet-stream", enc)
+}
+
+// zipEntries names the entries of a ZIP given for a hostile-input test, for filmetadata, without
+// reading them; data that is not a ZIP has none.
+func zipEntries(data []byte) []document {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	var docs []document
+	for _, e := range zr.File {
+		if len(docs) == 1000 {
+			break
+		}
+		docs = append(docs, document{name: e.Name, mime: "application/octet-stream"})
+	}
+	return docs
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func zipDocs(docs []document) ([]byte, error) {
@@ -286,6 +317,12 @@ type Inject struct {
 	Metadata          *Metadata    `json:"metadata"`
 	Files             []InjectFile `json:"files"`
 	Corrupt           bool         `json:"corrupt"`
+	// Zip, for hostile-input tests, is the forsendelse's ZIP as it is (base64): SvarInn encrypts it to
+	// the receiver's certificate on download instead of zipping the files. Without files, filmetadata
+	// names the ZIP's entries as they are (the entries are not read).
+	Zip []byte `json:"zip,omitempty"`
+	// Download, for hostile-input tests, is the download's body as it is (base64), not encrypted.
+	Download []byte `json:"download,omitempty"`
 }
 
 // InjectResult answers POST /__admin/inject.
@@ -309,8 +346,14 @@ func (s *Server) adminInject(r *http.Request) admin.Response {
 	if in.Tittel == "" {
 		in.Tittel = "Forsendelse fra SvarUt-simulatoren"
 	}
+	if n := btoi(in.Zip != nil) + btoi(in.Download != nil) + btoi(in.Corrupt); n > 1 {
+		return admin.ErrorResponse(http.StatusBadRequest, "give at most one of zip, download and corrupt")
+	}
 	var docs []document
 	var total int64
+	if len(in.Files) == 0 && in.Zip != nil {
+		docs = zipEntries(in.Zip)
+	}
 	for i, f := range in.Files {
 		var content []byte
 		if f.Base64 != "" {
@@ -332,11 +375,12 @@ func (s *Server) adminInject(r *http.Request) admin.Response {
 		docs = append(docs, document{name: f.Name, mime: mt, content: content})
 		total += int64(len(content))
 	}
-	if len(docs) == 0 {
+	if len(docs) == 0 && in.Zip == nil {
 		pdf := sample.PDF(in.Tittel)
 		docs = []document{{name: "dokument.pdf", mime: "application/pdf", content: pdf}}
 		total = int64(len(pdf))
 	}
+	total += int64(len(in.Zip) + len(in.Download))
 	md := in.Metadata
 	if md == nil {
 		now := s.now()
@@ -359,7 +403,8 @@ func (s *Server) adminInject(r *http.Request) admin.Response {
 	raw, _ := json.Marshal(fs)
 	now := s.now()
 	f := &forsendelse{id: newUUID(), kind: "svarinn", eksternRef: in.EksternRef, sender: in.Sender, receiver: in.Receiver,
-		received: now, fields: fs, raw: raw, docs: docs, bytes: total, corrupt: in.Corrupt, injected: true}
+		received: now, fields: fs, raw: raw, docs: docs, bytes: total, corrupt: in.Corrupt, injected: true,
+		rawZip: in.Zip, rawDownload: in.Download}
 	s.mu.Lock()
 	f.setStatusLocked(StatusKlarForMottak, "inject", now)
 	s.addLocked(f)

@@ -83,6 +83,8 @@ type forsendelse struct {
 	feilet        json.RawMessage
 	failedForGood bool // mottakFeilet with permanent=true: no longer listed
 	corrupt       bool
+	rawZip        []byte // served encrypted instead of a ZIP of docs (hostile-input tests)
+	rawDownload   []byte // served as it is (hostile-input tests)
 	injected      bool
 	downloads     int
 	forwardedTo   string

@@ -156,6 +156,17 @@
 // no credentials for the sender or certificate for the receiver, bad base64, a bad or conflicting SBD,
 // files on a status, an unknown field.
 //
+// POST /__admin/inject/raw stores a transfer whose bytes are given as they are, for hostile-input tests
+// of a receiving integration point (RawInjectRequest; byte fields in base64): either "package", the whole
+// sbd.zip, or "sbd", the sbd.json entry (it need not parse) with at most one of "container" (a document
+// package the simulator encrypts to the receiver's certificate as asic.zip; it need not be an ASiC-E or be
+// signed) and "asic" (the asic.zip entry as it is). "sender" and "receiver" are required. The answer is
+// 200 {"fileTransferId", "size"}.
+//
+//	POST /__admin/inject/raw
+//	{"sender": "910076787", "receiver": "910077473", "sbd": "eyJzdGFuZGFyZEJ1c2luZXNzRG9jdW1lbnRIZWFkZXIiOg==",
+//	 "container": "UEsDBBQACAgIAAAAAAAAAAAAAAAAAAAAAAAIAAAAbWltZXR5cGU="}
+//
 // # Deviations from the real Altinn Broker
 //
 //   - Uploads are published at once: no virus scan, no asynchronous UploadProcessing, no Failed status.

@@ -407,6 +407,7 @@ func (s *Server) adminRoutes(r *mux.Router) {
 	r.Handle("/messages/{id}/files/{name:.+}", admin.Handler(s.adminFile)).Methods(http.MethodGet).Name(Name + ".admin.message.file")
 	r.Handle("/messages/{id}/payload", admin.Handler(s.adminPayload)).Methods(http.MethodGet).Name(Name + ".admin.message.payload")
 	r.Handle("/behaviour/{orgnr}", admin.Handler(s.adminDeleteBehaviour)).Methods(http.MethodDelete).Name(Name + ".admin.behaviour.delete")
+	r.Handle("/inject/raw", admin.Handler(s.adminInjectRaw)).Methods(http.MethodPost).Name(Name + ".admin.inject.raw")
 }
 
 // adminFile serves GET /__admin/messages/{id}/files/{name}: a file of the decrypted package with its
