@@ -98,6 +98,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerDPISteps(sc)
 		registerOutageSteps(sc)
 		registerHostileSteps(sc)
+		registerHostileInboundSteps(sc)
 	}
 }
 

@@ -369,7 +369,8 @@ func (r *Receiver) call(ctx context.Context, user BasicAuth, method, u string, b
 
 // unzip reads the forsendelse's files from the decrypted ZIP in filmetadata order (then any entry
 // filmetadata does not name), with their MIME types from filmetadata. Names that are not plain file
-// names, duplicates and more than limit bytes in all are refused.
+// names, duplicates and more than limit bytes in all are refused; a ZIP whose entries declare more than
+// limit bytes (a zip bomb) is refused before any entry is inflated.
 func unzip(data []byte, meta []SvarInnFil, limit int64) ([]dokumentpakke.File, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -377,6 +378,13 @@ func unzip(data []byte, meta []SvarInnFil, limit int64) ([]dokumentpakke.File, e
 	}
 	if len(zr.File) > 10_000 {
 		return nil, fmt.Errorf("the ZIP has %d entries", len(zr.File))
+	}
+	var declared uint64
+	for _, e := range zr.File {
+		declared += e.UncompressedSize64
+		if e.UncompressedSize64 > uint64(limit) || declared > uint64(limit) {
+			return nil, fmt.Errorf("the ZIP's entries declare more than %d bytes", limit)
+		}
 	}
 	mime := map[string]string{}
 	rank := map[string]int{}

@@ -31,6 +31,23 @@ func zipOf(t testing.TB, entries ...[2]string) []byte {
 	return buf.Bytes()
 }
 
+// bombOf is a zip of one entry that declares size bytes and holds garbage compressed data.
+func bombOf(t testing.TB, name string, size uint64) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	junk := bytes.Repeat([]byte{0xff}, 64)
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: name, Method: zip.Deflate, CompressedSize64: uint64(len(junk)), UncompressedSize64: size})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = w.Write(junk)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestUnzip(t *testing.T) {
 	t.Parallel()
 	meta := []SvarInnFil{{Filnavn: "b.pdf", Mimetype: "application/pdf"}, {Filnavn: "a.txt", Mimetype: "text/plain"}}
@@ -64,6 +81,8 @@ func TestUnzipRefuses(t *testing.T) {
 		{"twice the same name", zipOf(t, [2]string{"a.pdf", "x"}, [2]string{"a.pdf", "y"}), nil, "twice"},
 		{"a file filmetadata names is missing", zipOf(t, [2]string{"a.pdf", "x"}), []SvarInnFil{{Filnavn: "b.pdf"}}, "does not hold"},
 		{"unpacks beyond the limit (zip bomb)", zipOf(t, [2]string{"a.pdf", big}), nil, "more than 1024 bytes"},
+		// Garbage compressed bytes: only a refusal before inflating gives this error.
+		{"declares more than the limit (zip bomb, not inflated)", bombOf(t, "a.pdf", 2<<30), nil, "declare more than 1024 bytes"},
 		{"empty", zipOf(t), nil, "no files"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

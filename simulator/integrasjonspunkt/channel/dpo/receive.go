@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
@@ -21,8 +23,17 @@ import (
 	"github.com/efm-harness/efm-harness/simulator/wire"
 )
 
-// ErrTooLarge is wrapped when a downloaded package or one of its entries exceeds Options.MaxPackageSize.
+// ErrTooLarge is wrapped when a downloaded package or one of its entries exceeds Options.MaxPackageSize
+// (sbd.json: MaxSBDSize).
 var ErrTooLarge = errors.New("too large")
+
+// ErrUnsafeName is wrapped when a document package holds a file whose name is not a relative path that
+// stays inside the package (an absolute path, a ".." element, a backslash, a drive letter or a control
+// character): an archive system that unpacks it could write outside its own directory.
+var ErrUnsafeName = errors.New("unsafe file name")
+
+// MaxSBDSize bounds the sbd.json entry of a package. Real SBDs are a few kilobytes.
+const MaxSBDSize = 16 << 20
 
 // Handler takes a received message; *inbound.Service is one. An error wrapping inbound.ErrRejected
 // means the message can never be handled (the transfer is confirmed and dropped); any other error leaves
@@ -78,8 +89,9 @@ func (p *Poller) Run(ctx context.Context, interval time.Duration) {
 // organisation has not downloaded, read each overview, keep those of this integration point's message
 // channel, and take them oldest first: download, unpack sbd.zip, decrypt asic.zip, hand the message to
 // the handler and confirm the download. A package that can never be handled (not a zip, no or bad
-// sbd.json, an asic.zip this integration point cannot decrypt or read, a message the handler rejects) is
-// confirmed and discarded, and the round goes on. A transient failure (network, 5xx, the handler's store)
+// sbd.json, an entry declaring more than its bound, an asic.zip this integration point cannot decrypt,
+// read or verify, an ASiC-E holding a file whose name leaves the package, a message the handler rejects)
+// is confirmed and discarded, and the round goes on. A transient failure (network, 5xx, the handler's store)
 // ends the organisation's round without confirming; the transfer is tried again next round (by id, since
 // the broker stops listing a transfer under recipientStatus=Initialized once its download started). A
 // 4xx on one transfer skips it. handled counts the transfers confirmed (received or discarded). Rounds
@@ -217,8 +229,14 @@ func (p *Poller) receive(ctx context.Context, org string, log *slog.Logger, t tr
 		if asic, err = dokumentpakke.Decrypt(sealed, p.ch.opts.Key); err != nil {
 			return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w", err))
 		}
-		if _, err := dokumentpakke.ReadASiCE(asic, dokumentpakke.ReadOptions{MaxSize: p.ch.opts.MaxPackageSize}); err != nil {
+		c, err := dokumentpakke.ReadASiCE(asic, dokumentpakke.ReadOptions{MaxSize: p.ch.opts.MaxPackageSize})
+		if err != nil {
 			return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w", err))
+		}
+		for _, f := range c.Files {
+			if !safeName(f.Name) {
+				return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w: %q", ErrUnsafeName, f.Name))
+			}
 		}
 	}
 	if err := p.h.Handle(ctx, sbd, asic, wire.ServiceDPO); err != nil {
@@ -263,14 +281,38 @@ func (p *Poller) call(ctx context.Context, org, method, path string, out any) er
 	return p.ch.call(ctx, org, ScopeRead, method, p.ch.opts.BrokerURL+path, "", nil, out)
 }
 
-// unpack reads sbd.zip: the sbd.json entry (required) and the asic.zip entry (nil when absent); other
-// entries are skipped. Entries are read to at most limit bytes.
+// safeName reports whether name is a relative slash-separated path with no empty, "." or ".." element,
+// no backslash or colon and no control character.
+func safeName(name string) bool {
+	if name == "" || strings.ContainsAny(name, `\:`) {
+		return false
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// unpack reads sbd.zip: the sbd.json entry (required, at most MaxSBDSize bytes) and the asic.zip entry
+// (nil when absent, at most limit bytes); other entries are skipped. An entry whose declared size is
+// beyond its bound is refused before any of it is inflated (a zip bomb), and none is read beyond its
+// bound.
 func unpack(pkg []byte, limit int64) (sbdJSON, asic []byte, err error) {
 	zr, err := zip.NewReader(bytes.NewReader(pkg), int64(len(pkg)))
-	if err != nil {
+	if err != nil && !errors.Is(err, zip.ErrInsecurePath) { // entries other than sbd.json and asic.zip are never read
 		return nil, nil, fmt.Errorf("sbd.zip is not a zip: %w", err)
 	}
-	read := func(f *zip.File) ([]byte, error) {
+	read := func(f *zip.File, limit int64) ([]byte, error) {
+		if f.UncompressedSize64 > uint64(limit) {
+			return nil, fmt.Errorf("sbd.zip entry %s: declares %d bytes, more than %d: %w", f.Name, f.UncompressedSize64, limit, ErrTooLarge)
+		}
 		rc, err := f.Open()
 		if err != nil {
 			return nil, fmt.Errorf("sbd.zip entry %s: %w", f.Name, err)
@@ -288,11 +330,11 @@ func unpack(pkg []byte, limit int64) (sbdJSON, asic []byte, err error) {
 	for _, f := range zr.File {
 		switch f.Name {
 		case "sbd.json":
-			if sbdJSON, err = read(f); err != nil {
+			if sbdJSON, err = read(f, min(limit, MaxSBDSize)); err != nil {
 				return nil, nil, err
 			}
 		case "asic.zip":
-			if asic, err = read(f); err != nil {
+			if asic, err = read(f, limit); err != nil {
 				return nil, nil, err
 			}
 		}
