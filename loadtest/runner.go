@@ -114,6 +114,8 @@ type Result struct {
 	Cancelled  int64 `json:"cancelled"`
 	MaxVUs     int   `json:"maxVUs"`
 	PeakVUs    int64 `json:"peakVUs"`
+	// PerFlow counts the iterations of each flow.
+	PerFlow map[string]FlowCounts `json:"perFlow"`
 	// E2E is what the tracker saw of the accepted messages.
 	E2E E2ECounts `json:"e2e"`
 	// Metrics are the merged histograms' summaries by metric.
@@ -145,6 +147,14 @@ func (r *Result) DropRate() float64 {
 	}
 	return float64(r.Dropped) / float64(r.Scheduled)
 }
+
+// FlowCounts are one flow's iterations and failures.
+type FlowCounts struct {
+	Iterations int64 `json:"iterations"`
+	Failed     int64 `json:"failed"`
+}
+
+type flowCounters struct{ iterations, failed atomic.Int64 }
 
 // Second is one second of the timeline.
 type Second struct {
@@ -206,8 +216,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	var c counters
 	res := &Result{Schedule: opts.Schedule, MaxVUs: opts.MaxVUs, Started: time.Now()}
+	perFlow := map[Flow]*flowCounters{}
 	for _, f := range opts.Flows {
 		res.Flows = append(res.Flows, f.Flow.Name())
+		perFlow[f.Flow] = &flowCounters{}
 	}
 
 	iterCtx, cancelIters := context.WithCancel(context.WithoutCancel(ctx))
@@ -226,6 +238,11 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		err := j.flow.Run(iterCtx, it)
 		shard.Record(MetricIteration, time.Since(j.intended))
 		c.inFlight.Add(-1)
+		fc := perFlow[j.flow]
+		fc.iterations.Add(1)
+		if err != nil {
+			fc.failed.Add(1)
+		}
 		switch {
 		case err != nil && iterCtx.Err() != nil:
 			c.cancelled.Add(1)
@@ -333,6 +350,11 @@ schedule:
 	res.Cancelled = c.cancelled.Load()
 	res.PeakVUs = c.peakVUs.Load()
 	res.Metrics = rec.Totals()
+	res.PerFlow = map[string]FlowCounts{}
+	for f, fc := range perFlow {
+		old := res.PerFlow[f.Name()]
+		res.PerFlow[f.Name()] = FlowCounts{Iterations: old.Iterations + fc.iterations.Load(), Failed: old.Failed + fc.failed.Load()}
+	}
 	res.Errors = rec.Errors()
 	if opts.Tracker != nil {
 		res.E2E = opts.Tracker.Counts()

@@ -58,6 +58,11 @@ func (e *Exchange) Token(ctx context.Context, req oidc.Request, fresh bool) (str
 		return t.value, nil
 	}
 	if fresh {
+		// The cached Altinn token was refused: drop it with the Maskinporten token behind it, so that no
+		// later call uses it again while a new one cannot be had.
+		e.mu.Lock()
+		delete(e.cache, key)
+		e.mu.Unlock()
 		e.tokens.Forget(req)
 	}
 	for try := 0; ; try++ {

@@ -86,3 +86,31 @@ func TestExchangeRetriesARefusedCachedToken(t *testing.T) {
 		})
 	}
 }
+
+func TestAFreshTokenDropsTheRefusedOne(t *testing.T) {
+	mp := channeltest.StartMaskinporten(t, fixtures.MustLoadPKI())
+	hc := &http.Client{Timeout: 5 * time.Second}
+	x := &exchanger{}
+	srv := httptest.NewServer(x)
+	t.Cleanup(srv.Close)
+	e := NewExchange(srv.URL, mp.Tokens("910077473", hc), hc, nil)
+	req := oidc.Request{Scopes: []string{"altinn:broker.read"}}
+	if _, err := e.Token(context.Background(), req, false); err != nil {
+		t.Fatal(err)
+	}
+	// The broker refused the Altinn token; the fresh exchange fails (say Maskinporten is down).
+	x.mu.Lock()
+	x.answers = []int{503}
+	x.mu.Unlock()
+	if _, err := e.Token(context.Background(), req, true); err == nil {
+		t.Fatal("the fresh exchange should have failed")
+	}
+	// The next ordinary call must not fall back on the refused token: it exchanges again.
+	before := len(x.tokens)
+	if _, err := e.Token(context.Background(), req, false); err != nil {
+		t.Fatal(err)
+	}
+	if len(x.tokens) != before+1 {
+		t.Errorf("exchange calls %d → %d: the refused Altinn token was used again", before, len(x.tokens))
+	}
+}
