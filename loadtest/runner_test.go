@@ -93,7 +93,7 @@ func TestLatencyCountsFromTheIntendedStart(t *testing.T) {
 
 type flowFunc func(ctx context.Context, it *Iteration) error
 
-func (f flowFunc) Name() string                                   { return "func" }
+func (f flowFunc) Name() string                                 { return "func" }
 func (f flowFunc) Run(ctx context.Context, it *Iteration) error { return f(ctx, it) }
 
 func TestRunCancelsIterationsAfterTheGracefulStop(t *testing.T) {
