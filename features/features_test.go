@@ -38,6 +38,10 @@ func TestFeatures(t *testing.T) {
 			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
 			// The integration points require HTTP Basic authentication, as the real one does by default.
 			IPAuth: "arkivsystem:hemmelig", AdminAuth: "harness:admin",
+			// @crash: the in-process integration point is crashed and restarted on its data directory and
+			// port. This emulates a crash within one process; the real SIGKILL of a separate process is
+			// proven by the crash tests of cmd/efm-harness.
+			RestartIP: st.RestartIP,
 		}),
 		Options: &godog.Options{
 			FS:        features.FS,

@@ -99,6 +99,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerOutageSteps(sc)
 		registerHostileSteps(sc)
 		registerHostileInboundSteps(sc)
+		registerCrashSteps(sc)
 	}
 }
 

@@ -43,8 +43,14 @@ type Config struct {
 	PKI        *fixtures.PKI
 	// Timeout bounds every request a step makes (10 s when zero).
 	Timeout time.Duration
+	// RestartIP kills the integration point under test (A) and starts it again on the same data, for
+	// the scenarios tagged @crash; they are skipped when it is nil. It returns once the restart was
+	// begun; the step then waits for /manage/health. The feature test restarts its in-process
+	// integration point (an emulation, see stack.RestartIP); `efm-harness test --ip-restart-cmd` runs a
+	// shell command such as "docker restart -s KILL ip".
+	RestartIP func(ctx context.Context) error
 	// OnSkip, when set, hears of every scenario skipped because the target lacks a service its tags
-	// (@two-ips, @dpo, @dpv, @dpf, @dpi) need, with the reason.
+	// (@two-ips, @dpo, @dpv, @dpf, @dpi, @crash) need, with the reason.
 	OnSkip func(scenario, reason string)
 }
 
@@ -55,16 +61,17 @@ func (c Config) timeout() time.Duration {
 	return c.Timeout
 }
 
-// capabilities maps a scenario tag to the service it needs, for skipping scenarios a target cannot run.
+// capabilities maps a scenario tag to what it needs, for skipping scenarios a target cannot run.
 var capabilities = []struct {
 	tag, what string
-	url       func(Config) string
+	has       func(Config) bool
 }{
-	{"@two-ips", "a second integration point (--ip2-url)", func(c Config) string { return c.IP2URL }},
-	{"@dpo", "the DPO broker simulator (--dpo-url)", func(c Config) string { return c.DPOURL }},
-	{"@dpv", "the DPV simulator (--dpv-url)", func(c Config) string { return c.DPVURL }},
-	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) string { return c.DPFURL }},
-	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) string { return c.DPIURL }},
+	{"@two-ips", "a second integration point (--ip2-url)", func(c Config) bool { return c.IP2URL != "" }},
+	{"@dpo", "the DPO broker simulator (--dpo-url)", func(c Config) bool { return c.DPOURL != "" }},
+	{"@dpv", "the DPV simulator (--dpv-url)", func(c Config) bool { return c.DPVURL != "" }},
+	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) bool { return c.DPFURL != "" }},
+	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) bool { return c.DPIURL != "" }},
+	{"@crash", "a way to kill and restart the integration point (--ip-restart-cmd)", func(c Config) bool { return c.RestartIP != nil }},
 }
 
 // lacks names what a scenario with these tags needs and the target does not have; "" when it has all.
@@ -72,7 +79,7 @@ func (c Config) lacks(tags []string) string {
 	var missing []string
 	for _, t := range tags {
 		for _, cp := range capabilities {
-			if t == cp.tag && cp.url(c) == "" {
+			if t == cp.tag && !cp.has(c) {
 				missing = append(missing, cp.what)
 			}
 		}
@@ -158,6 +165,8 @@ type world struct {
 	// batch are the messageIds of a stream of messages the scenario sent.
 	batch    []string
 	resolved map[string]string
+	// held are the messages a scenario put at the brokers for A to fetch.
+	held *heldMessages
 }
 
 type worldKey struct{}

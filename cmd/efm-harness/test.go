@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +28,7 @@ type testConfig struct {
 	SRURL, MaskinportenURL, ControlURL            string
 	IPURL, IP2URL, DPOURL, DPVURL, DPFURL, DPIURL string
 	IPAuth, AdminAuth                             string
+	IPRestartCmd                                  string
 	Tags                                          string
 	Format                                        string
 	Reports                                       string
@@ -50,6 +52,8 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""), "user:password when the harness's admin API under test is protected (EFM_ADMIN_AUTH)")
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points under test require HTTP Basic authentication (EFM_IP_AUTH)")
 	fs.StringVar(&cfg.DPIURL, "dpi-url", e.str("DPI_URL", ""), "DPI corner-2/KRR simulator of that stack (EFM_DPI_URL)")
+	fs.StringVar(&cfg.IPRestartCmd, "ip-restart-cmd", e.str("IP_RESTART_CMD", ""),
+		`shell command that kills the integration point under test at once and starts it again on the same data, e.g. "docker restart -s KILL ip"; enables the @crash scenarios (EFM_IP_RESTART_CMD)`)
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "a second integration point, receiving what the first sends (EFM_IP2_URL)")
 	fs.StringVar(&cfg.Tags, "tags", e.str("TAGS", ""), `run scenarios matching a tag expression, e.g. "@routing && ~@slow" (EFM_TAGS)`)
 	fs.StringVar(&cfg.Format, "format", e.str("FORMAT", "pretty"), "pretty, progress or cucumber on the terminal (EFM_FORMAT)")
@@ -63,6 +67,13 @@ Runs the harness's scenarios (embedded in this binary) against a running stack
 given by its URLs, or, without URLs, against a fresh in-process stack. The stack
 under test must serve the default test population. Feature paths select files or
 directories of the embedded set, e.g. "routing" or "auth/maskinporten.feature".
+
+Scenarios tagged @crash kill the integration point and start it again. Against a
+running stack they need --ip-restart-cmd, a shell command (run with sh -c) that
+kills it without a graceful shutdown and starts it on the same data directory,
+e.g. --ip-restart-cmd 'docker restart -s KILL ip' or a script that sends
+SIGKILL to "efm-harness ip" and starts it again; without it they are skipped.
+The in-process stack emulates the crash within its process.
 
 Flags:
 `)
@@ -101,7 +112,11 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		sc.SRURL, sc.MaskinportenURL, sc.ControlURL = st.URL(stack.SR), st.URL(stack.Maskinporten), st.ControlURL()
 		sc.IPURL, sc.IP2URL, sc.DPOURL, sc.DPVURL = st.URL(stack.IP), st.URL(stack.IP2), st.URL(stack.DPO), st.URL(stack.DPV)
 		sc.DPFURL, sc.DPIURL = st.URL(stack.DPF), st.URL(stack.DPI)
+		sc.RestartIP = st.RestartIP // an emulated crash (stack.RestartIP)
 		fmt.Fprintf(stderr, "testing an in-process stack (control %s)\n", sc.ControlURL)
+	}
+	if cfg.IPRestartCmd != "" && sc.RestartIP == nil {
+		sc.RestartIP = shellRestart(cfg.IPRestartCmd, stderr)
 	}
 	skipped := map[string]int{} // reason → scenarios; godog runs scenarios one at a time
 	sc.OnSkip = func(_, reason string) { skipped[reason]++ }
@@ -144,4 +159,17 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return errors.New("bad feature options or paths")
 	}
 	return errors.New("some scenarios failed")
+}
+
+// shellRestart is a Config.RestartIP that runs command with sh -c (its output to out) and fails when it
+// exits non-zero.
+func shellRestart(command string, out io.Writer) func(context.Context) error {
+	return func(ctx context.Context) error {
+		cmd := exec.CommandContext(ctx, "sh", "-c", command)
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("--ip-restart-cmd %q: %w", command, err)
+		}
+		return nil
+	}
 }

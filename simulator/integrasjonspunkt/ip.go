@@ -315,6 +315,23 @@ func (s *Server) Close() error {
 	return err
 }
 
+// Kill stops the integration point abruptly, as close to a crash as one process can play it: its
+// background work is cancelled without waiting for attempts in flight, undelivered webhook events are
+// dropped and the store is closed, so that whatever was not committed is lost (transactions in flight
+// are rolled back when their context ends). The caller closes the listener first. A new Server on the
+// same data directory then starts as after a crash. Use Close for an orderly stop.
+func (s *Server) Kill() error {
+	var err error
+	s.once.Do(func() {
+		if s.cancel != nil {
+			s.cancel()
+		}
+		s.webhooks.Close()
+		err = s.store.Close()
+	})
+	return err
+}
+
 // OrgNumber is the organisation this integration point is.
 func (s *Server) OrgNumber() string { return s.cfg.OrgNumber }
 

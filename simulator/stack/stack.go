@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -135,9 +137,30 @@ type Stack struct {
 	DPV          *dpv.Server
 	DPF          *dpf.Server
 	DPI          *dpi.Server
-	IP           *integrasjonspunkt.Server
-	IP2          *integrasjonspunkt.Server
-	closeOnce    sync.Once
+	// IP and IP2 are the reference integration points; RestartIP replaces IP (read it with IPServer
+	// when a restart may run at the same time).
+	IP        *integrasjonspunkt.Server
+	IP2       *integrasjonspunkt.Server
+	closeOnce sync.Once
+	// mu guards IP and IP2 during a restart.
+	mu sync.Mutex
+	// ipSlots are the listener, admin service and handler of each integration point, kept for a restart.
+	ipSlots map[string]*ipSlot
+	// tempDir is the data directory made for the integration points when Config.DataDir is empty.
+	tempDir string
+}
+
+// ipSlot is where an integration point is served: its listener and admin service outlive a restart,
+// and its handler is swapped for the new process's.
+type ipSlot struct {
+	l       *admin.Listener
+	svc     *admin.Service
+	org     string
+	handler atomic.Pointer[http.Handler]
+}
+
+func (s *ipSlot) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	(*s.handler.Load()).ServeHTTP(w, r)
 }
 
 // Start starts the services of cfg and returns when all of them listen.
@@ -166,7 +189,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		}
 		cfg.PKI = p
 	}
-	st := &Stack{cfg: cfg, control: admin.NewControl(), urls: map[string]string{}}
+	st := &Stack{cfg: cfg, control: admin.NewControl(), urls: map[string]string{}, ipSlots: map[string]*ipSlot{}}
 	ok := false
 	defer func() {
 		if !ok {
@@ -328,6 +351,15 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	if slices.Contains(cfg.Services, IP) {
+		if cfg.DataDir == "" {
+			// One directory for the stack's lifetime (not the store's own temporary one), so that an
+			// integration point restarted by RestartIP finds its data again.
+			d, err := os.MkdirTemp("", "efm-stack-*")
+			if err != nil {
+				return nil, fmt.Errorf("start ip: %w", err)
+			}
+			st.tempDir = d
+		}
 		org := cfg.IPOrg
 		if org == "" {
 			org = cfg.Population.Org(fixtures.RoleSender).Orgnr
@@ -358,6 +390,22 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 // startIP starts a reference integration point named name for organisation org, configured against the
 // simulators of the stack.
 func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listener) (*integrasjonspunkt.Server, error) {
+	ip, err := st.newIP(ctx, name, org)
+	if err != nil {
+		return nil, err
+	}
+	slot := &ipSlot{l: l, svc: admin.New(name, admin.Hooks{}, admin.Options{}), org: org}
+	h := slot.svc.Middleware(ip.Handler())
+	slot.handler.Store(&h)
+	st.ipSlots[name] = slot
+	st.serve(name, l, slot.svc, slot)
+	ip.Start()
+	return ip, nil
+}
+
+// newIP makes (without starting) the reference integration point named name for organisation org,
+// configured against the simulators of the stack, on its data directory.
+func (st *Stack) newIP(ctx context.Context, name, org string) (*integrasjonspunkt.Server, error) {
 	cfg := st.cfg
 	if st.urls[SR] == "" || st.urls[Maskinporten] == "" {
 		return nil, fmt.Errorf("start %s: the reference integration point needs the address register (sr) and maskinporten", name)
@@ -367,8 +415,11 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 		return nil, fmt.Errorf("start %s: the test PKI has no credential for %s", name, org)
 	}
 	dir := ""
-	if cfg.DataDir != "" {
+	switch {
+	case cfg.DataDir != "":
 		dir = filepath.Join(cfg.DataDir, name)
+	case st.tempDir != "":
+		dir = filepath.Join(st.tempDir, name)
 	}
 	ipCfg := integrasjonspunkt.Config{
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
@@ -412,10 +463,55 @@ func (st *Stack) startIP(ctx context.Context, name, org string, l *admin.Listene
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	svc := admin.New(name, admin.Hooks{}, admin.Options{})
-	st.serve(name, l, svc, svc.Middleware(ip.Handler()))
-	ip.Start()
 	return ip, nil
+}
+
+// RestartIP crashes the integration point IP and starts it again on the same data directory and port,
+// as a process killed with SIGKILL and started again would be. In one process this is an emulation:
+// the port is closed and every open connection dropped at once, the integration point's background work
+// is cancelled without waiting for attempts in flight and its database closed (transactions in flight
+// roll back as their contexts end), and a new integration point opens the same data directory before
+// the port opens again. Work that had already reached the network cannot be stopped half-way as a
+// kill would; the real SIGKILL is proven by the tests of cmd/efm-harness, which run the binary.
+func (st *Stack) RestartIP(ctx context.Context) error {
+	slot := st.ipSlots[IP]
+	if slot == nil {
+		return errors.New("restart ip: the stack runs no integration point")
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err := slot.l.SetRefuse(true); err != nil {
+		return fmt.Errorf("restart ip: close the port: %w", err)
+	}
+	_ = st.IP.Kill()
+	ip, err := st.newIP(ctx, IP, slot.org)
+	if err != nil {
+		return fmt.Errorf("restart ip: %w", err)
+	}
+	h := slot.svc.Middleware(ip.Handler())
+	slot.handler.Store(&h)
+	st.IP = ip
+	ip.Start()
+	// A refuse fault set on the integration point stays in force.
+	if fs := slot.svc.FaultState(); !fs.Active || fs.Fault == nil || fs.Fault.Mode != admin.ModeRefuse {
+		if err := slot.l.SetRefuse(false); err != nil {
+			return fmt.Errorf("restart ip: re-open the port: %w", err)
+		}
+	}
+	return nil
+}
+
+// IPServer is the running integration point named ip (IP or IP2), nil if none.
+func (st *Stack) IPServer(ip string) *integrasjonspunkt.Server {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	switch ip {
+	case IP:
+		return st.IP
+	case IP2:
+		return st.IP2
+	}
+	return nil
 }
 
 func (st *Stack) serve(name string, l *admin.Listener, svc *admin.Service, h http.Handler) {
@@ -478,11 +574,8 @@ type ServiceURL struct {
 
 // IPOrg is the organisation number of the integration point named ip (IP or IP2), "" if not running.
 func (st *Stack) IPOrg(ip string) string {
-	switch {
-	case ip == IP && st.IP != nil:
-		return st.IP.OrgNumber()
-	case ip == IP2 && st.IP2 != nil:
-		return st.IP2.OrgNumber()
+	if s := st.IPServer(ip); s != nil {
+		return s.OrgNumber()
 	}
 	return ""
 }
@@ -509,10 +602,15 @@ func (st *Stack) Shutdown(ctx context.Context) error {
 		for _, l := range st.listeners {
 			_ = l.Close()
 		}
+		st.mu.Lock()
 		for _, ip := range []*integrasjonspunkt.Server{st.IP, st.IP2} {
 			if ip != nil {
 				_ = ip.Close()
 			}
+		}
+		st.mu.Unlock()
+		if st.tempDir != "" {
+			_ = os.RemoveAll(st.tempDir)
 		}
 		if st.Maskinporten != nil {
 			_ = st.Maskinporten.Close()
