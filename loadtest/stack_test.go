@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,56 @@ func TestEveryFlowAgainstTheStack(t *testing.T) {
 	}
 	if got := int64(len(seen)) + e.Received; got != want {
 		t.Errorf("ip2 got %d DPO messages (%d popped by the receive flow), want %d", got, e.Received, want)
+	}
+}
+
+// TestPlainDPOAgainstTheStack runs dpo-small through two integration points in --plain mode: the
+// messages reach SENDT, arrive at the second integration point and read back there.
+func TestPlainDPOAgainstTheStack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the whole stack")
+	}
+	st, err := stack.Start(context.Background(), stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, Plain: true,
+		Services: []string{stack.SR, stack.Maskinporten, stack.IP, stack.DPO}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	hc := NewHTTPClient(16, 30*time.Second)
+	ip := &Client{BaseURL: st.URL(stack.IP), HTTP: hc}
+	ip2 := &Client{BaseURL: st.URL(stack.IP2), HTTP: hc}
+	_, info, err := ip.Do(context.Background(), http.MethodGet, "/manage/info", nil, nil)
+	if err != nil || !strings.Contains(string(info), "plain (no signature") {
+		t.Fatalf("/manage/info does not say plain: %v %s", err, info)
+	}
+	small, err := NewFlow(FlowDPOSmall, FlowConfig{IP: ip, IP2: ip2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive, err := NewFlow(FlowReceive, FlowConfig{IP: ip, IP2: ip2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := NewTracker(context.Background(), ip, TrackerOptions{KeepSent: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	// Send for a second, then receive for three: every message is popped and deleted at ip2.
+	res, err := Run(context.Background(), Options{Schedule: Schedule{Start: 30, Stages: []Stage{{Duration: time.Second, Target: 30}}},
+		Flows: []Weighted{{Flow: small, Weight: 1}}, Tracker: tr, Drain: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rres, err := Run(context.Background(), Options{Schedule: Constant(30, 3*time.Second), Flows: []Weighted{{Flow: receive, Weight: 1}},
+		Tracker: tr, Drain: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed+rres.Failed != 0 || len(rres.Errors) != 0 {
+		t.Fatalf("failed %d + %d: %+v %+v", res.Failed, rres.Failed, res.Errors, rres.Errors)
+	}
+	if c := tr.Counts(); c.Sendt != res.Iterations || c.Received != res.Iterations {
+		t.Errorf("of %d sent: SENDT %d, received %d", res.Iterations, c.Sendt, c.Received)
 	}
 }

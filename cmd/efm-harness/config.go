@@ -23,6 +23,7 @@ type upConfig struct {
 	Ports       map[string]int
 	Services    []string
 	Fast        bool
+	Plain       bool
 	RequireAuth bool
 	LogLevel    slog.Level
 	Quiet       bool
@@ -166,6 +167,10 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 	services := fs.String("services", e.str("SERVICES", strings.Join(defaultServices, ",")),
 		"comma-separated services to start (EFM_SERVICES); available: "+strings.Join(stack.Available(), ", "))
 	fs.BoolVar(&cfg.Fast, "fast", mustB(e.boolean("FAST", false)), "scale every interval to milliseconds, for tests (EFM_FAST)")
+	if command != "sim" {
+		fs.BoolVar(&cfg.Plain, "plain", mustB(e.boolean("PLAIN", false)),
+			"DPO without signature or encryption, only to load-test the delivery core; `efm-harness load` reports it (EFM_PLAIN)")
+	}
 	fs.BoolVar(&cfg.RequireAuth, "require-auth", mustB(e.boolean("REQUIRE_AUTH", false)),
 		"make the address register demand Maskinporten tokens like the real one (EFM_REQUIRE_AUTH)")
 	level := fs.String("log-level", e.str("LOG_LEVEL", "info"), "debug, info, warn or error (EFM_LOG_LEVEL)")

@@ -62,7 +62,7 @@ func parseLoad(args []string, getenv func(string) string, out io.Writer) (loadCo
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&cfg.IPURL, "ip-url", e.str("IP_URL", fmt.Sprintf("http://127.0.0.1:%d", ports[stack.IP])), "integration point to load, ours or a real one (EFM_IP_URL)")
-	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "receiving integration point, for the receive flow; with it DPO flows wait for LEVERT (EFM_IP2_URL)")
+	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "receiving integration point, for the receive flow (with receive in the mix, DPO flows wait for LEVERT) (EFM_IP2_URL)")
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points require HTTP Basic authentication (EFM_IP_AUTH)")
 	fs.StringVar(&cfg.Flows, "flow", e.str("LOAD_FLOW", loadtest.FlowDPOSmall), "flow, or a weighted mix such as dpo-small=3,dpf=1; one of "+strings.Join(loadtest.FlowNames(), ", "))
 	fs.StringVar(&cfg.Rate, "rate", e.str("LOAD_RATE", "50/s"), "constant arrival rate (200/s, 600/m) for --duration")
@@ -185,7 +185,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return fmt.Errorf("the integration point at %s does not answer: %w (is `efm-harness up` running?)", cfg.IPURL, err)
 	}
-	fcfg := loadtest.FlowConfig{IP: ip, IP2: ip2, LargeSize: size, DPOLevert: ip2 != nil}
+	// DPO's LEVERT comes when the receiving archive system deletes the message: wait for it only when
+	// this run is that archive system (the receive flow).
+	fcfg := loadtest.FlowConfig{IP: ip, IP2: ip2, LargeSize: size, DPOLevert: mix[loadtest.FlowReceive] > 0}
 	var flows []loadtest.Weighted
 	for _, name := range loadtest.SortedNames(mix) {
 		f, err := loadtest.NewFlow(name, fcfg)

@@ -91,7 +91,7 @@ func runServe(ctx context.Context, command string, args []string, stdout, stderr
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, RequireAuth: cfg.RequireAuth,
+	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, Plain: cfg.Plain, RequireAuth: cfg.RequireAuth,
 		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts,
 		SvarInnInterval: cfg.SvarInnInterval, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth}
 	if command == "ip" {

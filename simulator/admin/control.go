@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync"
 
@@ -30,6 +31,12 @@ func NewControl() *Control {
 	c.router.Handle("/", Handler(c.overview)).Methods(http.MethodGet).Name("control.overview")
 	c.router.Handle(Prefix, Handler(c.list)).Methods(http.MethodGet).Name("control.services")
 	c.router.Handle(Prefix+"/", Handler(c.list)).Methods(http.MethodGet).Name("control.services.slash")
+	// The Go profiler of the whole harness process, for load runs (go tool pprof URL/debug/pprof/profile).
+	c.router.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline).Name("control.pprof.cmdline")
+	c.router.HandleFunc("/debug/pprof/profile", pprof.Profile).Name("control.pprof.profile")
+	c.router.HandleFunc("/debug/pprof/symbol", pprof.Symbol).Name("control.pprof.symbol")
+	c.router.HandleFunc("/debug/pprof/trace", pprof.Trace).Name("control.pprof.trace")
+	c.router.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index).Name("control.pprof")
 	c.router.NotFoundHandler = Handler(func(r *http.Request) Response {
 		return ErrorResponse(http.StatusNotFound, fmt.Sprintf("no route %s %s; services are under %s/{service}/…", r.Method, r.URL.Path, Prefix))
 	})

@@ -159,6 +159,33 @@ func CreateASiCE(files []File, s Signer) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// CreatePlainASiCE builds an ASiC-E container with no signature: the stored mimetype entry, the files
+// (deflated) and the OASIS META-INF/manifest.xml. It exists only for the harness's --plain load mode,
+// which measures the delivery core without cryptography; no real integration point accepts it.
+func CreatePlainASiCE(files []File) ([]byte, error) {
+	if err := checkFiles(files); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	now := time.Now()
+	if err := writeMimetype(zw, now); err != nil {
+		return nil, fmt.Errorf("create asic-e: %w", err)
+	}
+	for _, f := range files {
+		if err := writeDeflated(zw, f.Name, f.Content, now); err != nil {
+			return nil, fmt.Errorf("create asic-e: %w", err)
+		}
+	}
+	if err := writeDeflated(zw, OASISManifestName, buildOASISManifest(files), now); err != nil {
+		return nil, fmt.Errorf("create asic-e: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("create asic-e: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
 // writeMimetype writes the mimetype entry STORED, with CRC and sizes in the local header, no extra field
 // and no data descriptor: Java's ZipInputStream (which commons-asic reads with) refuses a STORED entry
 // with a data descriptor, and archive/zip's CreateHeader would add one.

@@ -390,3 +390,22 @@ func TestReadExternalASiCE(t *testing.T) {
 		})
 	}
 }
+
+func TestPlainASiCEReadsBackUnsigned(t *testing.T) {
+	files := []dokumentpakke.File{{Name: "manifest.xml", MimeType: "application/xml", Content: []byte("<m/>")},
+		{Name: "brev.pdf", MimeType: "application/pdf", Content: []byte("%PDF-1.4 brev")}}
+	raw, err := dokumentpakke.CreatePlainASiCE(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dokumentpakke.ReadASiCE(raw, dokumentpakke.ReadOptions{}); err == nil {
+		t.Error("a plain container passed as signed")
+	}
+	c, err := dokumentpakke.ReadASiCE(raw, dokumentpakke.ReadOptions{AllowUnsigned: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Signed || len(c.Files) != 2 || string(c.File("brev.pdf").Content) != "%PDF-1.4 brev" {
+		t.Errorf("read back signed=%v files=%d", c.Signed, len(c.Files))
+	}
+}

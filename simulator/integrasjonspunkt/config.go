@@ -117,6 +117,9 @@ type Config struct {
 	StatusQueueIncludes []wire.ServiceIdentifier
 	// Fast scales every interval down to milliseconds, for tests.
 	Fast bool
+	// Plain sends and accepts DPO packages without signature or encryption (the --plain load mode, which
+	// measures the delivery core alone). The other channels keep their cryptography.
+	Plain bool
 
 	// Logger receives the integration point's log; nil discards it.
 	Logger *slog.Logger

@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		dpoCh = dpo.New(dpo.Options{BrokerURL: cfg.DPOBrokerURL, TokenExchangeURL: cfg.DPOTokenExchangeURL,
 			Resource: cfg.DPOResource, OrgNumber: cfg.OrgNumber, Reportees: cfg.DPOReportees, Key: cfg.Key,
-			Certificate: cfg.Certificate, Tokens: tokens, HTTP: upstream, Now: cfg.Now,
+			Certificate: cfg.Certificate, Tokens: tokens, HTTP: upstream, Now: cfg.Now, Plain: cfg.Plain,
 			MessageChannel: cfg.DPOMessageChannel, CallTimeout: cfg.UpstreamTimeout, Logger: cfg.Logger.With("component", "dpo")})
 		channels = append(channels, dpoCh)
 		enabled[wire.ServiceDPO] = true
@@ -180,7 +180,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		OrgNumber: cfg.OrgNumber, Store: st, Registry: reg, EnabledServices: enabled, DefaultTTL: cfg.DefaultTTL,
 		UploadLimits: cfg.UploadLimits, StatusQueue: statusQueue, OnSend: s.delivery.Wake,
 		OnStatus: s.webhooks.Publish, Webhooks: s.webhooks, LockTimeout: cfg.LockTimeout, DPF: dpfChecker(dpfCh),
-		Logger: cfg.Logger.With("component", "api"), Now: cfg.Now,
+		Logger: cfg.Logger.With("component", "api"), Now: cfg.Now, Plain: cfg.Plain,
 		BasicAuth: api.BasicAuth{User: cfg.BasicAuthUser, Password: cfg.BasicAuthPassword},
 	})
 	if err != nil {

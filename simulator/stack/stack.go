@@ -87,6 +87,9 @@ type Config struct {
 	Services []string
 	// Fast scales every interval of the simulators to milliseconds (used by tests and `up --fast`).
 	Fast bool
+	// Plain runs the integration points without cryptography on DPO (see integrasjonspunkt.Config.Plain):
+	// only for load tests of the delivery core.
+	Plain bool
 	// RequireAuth makes the address register demand Maskinporten tokens, as the real one does.
 	RequireAuth bool
 	// Population and PKI are the test data (fixtures.Default() and the checked-in PKI when nil).
@@ -425,7 +428,7 @@ func (st *Stack) newIP(ctx context.Context, name, org string) (*integrasjonspunk
 		OrgNumber: org, Key: cred.Key, Certificate: cred.Certificate, DataDir: dir,
 		ServiceRegistryURL: st.urls[SR], SignedLookups: true,
 		MaskinportenURL: st.urls[Maskinporten] + "/token", MaskinportenAudience: st.urls[Maskinporten] + "/",
-		Fast: cfg.Fast, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout, DPFPollInterval: cfg.SvarInnInterval,
+		Fast: cfg.Fast, Plain: cfg.Plain, Logger: cfg.Logger, LockTimeout: cfg.LockTimeout, DPFPollInterval: cfg.SvarInnInterval,
 		GenerateArkivmeldingReceipts: cfg.GenerateArkivmeldingReceipts,
 	}
 	if user, pw, ok := strings.Cut(cfg.IPAuth, ":"); ok && user != "" {

@@ -61,6 +61,8 @@ type Options struct {
 	Health func(ctx context.Context) map[string]any
 	// Version is the build version shown by /manage/info.
 	Version string
+	// Plain says the integration point runs without cryptography on DPO; /manage/info reports it.
+	Plain bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Logger receives one line per request and every internal error; nil discards.

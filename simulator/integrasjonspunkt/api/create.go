@@ -427,10 +427,10 @@ func fillAddress(dst *wire.PostalAddress, src *wire.PostAddress) {
 // DPH is not enabled.
 func (a *API) validateCreate(ctx context.Context, p *prepared) error {
 	id := p.sbd.MessageID()
-	if _, err := a.opts.Store.Outgoing(ctx, id); err == nil {
-		return errMessageAlreadyExists(id)
-	} else if !errors.Is(err, store.ErrNotFound) {
+	if exists, err := a.opts.Store.OutgoingExists(ctx, id); err != nil {
 		return errInternal(err)
+	} else if exists {
+		return errMessageAlreadyExists(id)
 	}
 	if p.typ != wire.TypeStatus {
 		exists, err := a.opts.Store.ConversationExists(ctx, id)

@@ -112,6 +112,10 @@ func (a *API) info(*http.Request) response {
 	if v == "" {
 		v = "dev"
 	}
+	crypto := "full"
+	if a.opts.Plain {
+		crypto = "plain (no signature or encryption on DPO)"
+	}
 	return ok(map[string]any{
 		"build": map[string]any{
 			"artifact": "efm-harness",
@@ -124,7 +128,7 @@ func (a *API) info(*http.Request) response {
 		// scenarios can tell two integration points apart.
 		"org": map[string]any{"number": a.opts.OrgNumber},
 		// What the harness's load generator reports with its numbers.
-		"efm-harness": map[string]any{"crypto": "full"},
+		"efm-harness": map[string]any{"crypto": crypto},
 	})
 }
 

@@ -133,6 +133,17 @@ func (s *Store) Outgoing(ctx context.Context, messageID string) (OutMessage, err
 	return m, err
 }
 
+// OutgoingExists reports whether messageID is an outgoing message, with one cheap query (Outgoing reads
+// the message and its files).
+func (s *Store) OutgoingExists(ctx context.Context, messageID string) (bool, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM out_messages WHERE message_id = ?`, messageID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("outgoing message %s: %w", messageID, err)
+	}
+	return n > 0, nil
+}
+
 func (s *Store) files(ctx context.Context, messageID string) ([]File, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id, message_id, identifier, filename, title, mimetype, size, primary_document, dokumentnummer
 		FROM out_files WHERE message_id = ? ORDER BY dokumentnummer`, messageID)
@@ -203,8 +214,10 @@ func (s *Store) fileDir(messageID string) string {
 // already holds (ErrTooLarge wraps the refusal), and fails with ErrDuplicate for a filename the message
 // has. The file's number is one more than the message's highest.
 func (s *Store) AddFile(ctx context.Context, f File, content io.Reader, limit int64) (File, error) {
-	if _, err := s.Outgoing(ctx, f.MessageID); err != nil {
+	if ok, err := s.OutgoingExists(ctx, f.MessageID); err != nil {
 		return f, err
+	} else if !ok {
+		return f, fmt.Errorf("outgoing message %s: %w", f.MessageID, ErrNotFound)
 	}
 	dir := s.fileDir(f.MessageID)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

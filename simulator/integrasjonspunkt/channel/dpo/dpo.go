@@ -53,6 +53,9 @@ type Options struct {
 	// Key and Certificate sign the ASiC-E (the organisation's business certificate).
 	Key         *rsa.PrivateKey
 	Certificate *x509.Certificate
+	// Plain sends asic.zip unsigned and unencrypted, and accepts such packages (the harness's --plain load
+	// mode: the delivery core without cryptography). No real integration point reads them.
+	Plain bool
 	// Tokens gets Maskinporten tokens; HTTP makes every call (it must have a timeout).
 	Tokens *oidc.Client
 	HTTP   *http.Client
@@ -217,9 +220,12 @@ func (c *Channel) pack(m channel.Message, sender, receiver string) ([]byte, erro
 // seal builds the encrypted ASiC-E: the eFormidling manifest, the primary document, then the rest in
 // dokumentnummer order.
 func (c *Channel) seal(m channel.Message, sender, receiver string) ([]byte, error) {
-	cert, err := parseCertificate(m.Record.PEMCertificate)
-	if err != nil {
-		return nil, fmt.Errorf("receiver certificate from the address register: %w", err)
+	var cert *x509.Certificate
+	if !c.opts.Plain {
+		var err error
+		if cert, err = parseCertificate(m.Record.PEMCertificate); err != nil {
+			return nil, fmt.Errorf("receiver certificate from the address register: %w", err)
+		}
 	}
 	files := make([]dokumentpakke.File, 0, len(m.Files)+1)
 	var primary *dokumentpakke.ManifestDocument
@@ -249,6 +255,9 @@ func (c *Channel) seal(m channel.Message, sender, receiver string) ([]byte, erro
 		return nil, err
 	}
 	files = append([]dokumentpakke.File{{Name: "manifest.xml", MimeType: "application/xml", Content: manifest}}, files...)
+	if c.opts.Plain {
+		return dokumentpakke.CreatePlainASiCE(files)
+	}
 	return dokumentpakke.Seal(files, dokumentpakke.Signer{Key: c.opts.Key, Certificate: c.opts.Certificate}, cert, dokumentpakke.RSAOAEP)
 }
 

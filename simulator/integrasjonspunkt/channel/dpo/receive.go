@@ -223,13 +223,18 @@ func (p *Poller) receive(ctx context.Context, org string, log *slog.Logger, t tr
 	log = log.With("message_id", sbd.MessageID(), "type", sbd.Type())
 	var asic []byte
 	if sealed != nil {
-		if p.ch.opts.Key == nil {
+		plain := p.ch.opts.Plain && bytes.HasPrefix(sealed, []byte("PK\x03\x04"))
+		switch {
+		case plain:
+			asic = sealed
+		case p.ch.opts.Key == nil:
 			return false, errors.New("no private key to decrypt asic.zip with (Options.Key)")
+		default:
+			if asic, err = dokumentpakke.Decrypt(sealed, p.ch.opts.Key); err != nil {
+				return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w", err))
+			}
 		}
-		if asic, err = dokumentpakke.Decrypt(sealed, p.ch.opts.Key); err != nil {
-			return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w", err))
-		}
-		c, err := dokumentpakke.ReadASiCE(asic, dokumentpakke.ReadOptions{MaxSize: p.ch.opts.MaxPackageSize})
+		c, err := dokumentpakke.ReadASiCE(asic, dokumentpakke.ReadOptions{MaxSize: p.ch.opts.MaxPackageSize, AllowUnsigned: plain})
 		if err != nil {
 			return p.discard(ctx, org, log, base, fmt.Errorf("asic.zip: %w", err))
 		}
