@@ -187,12 +187,14 @@ func (f *sendFlow) Run(ctx context.Context, it *Iteration) error {
 	if err != nil {
 		return err
 	}
+	expect := f.expect
+	expect.Flow = f.name
 	if f.multipart {
 		mp, ctype, err := multipartBody(body, f.files)
 		if err != nil {
 			return err
 		}
-		it.Sending(id, f.expect)
+		it.Sending(id, expect)
 		err = it.Step("multipart", func() error {
 			_, _, err := f.ip.Do(ctx, http.MethodPost, "/api/messages/out/multipart", http.Header{"Content-Type": {ctype}}, mp)
 			return err
@@ -218,7 +220,7 @@ func (f *sendFlow) Run(ctx context.Context, it *Iteration) error {
 			return err
 		}
 	}
-	it.Sending(id, f.expect)
+	it.Sending(id, expect)
 	err = it.Step("send", func() error {
 		_, _, err := f.ip.Do(ctx, http.MethodPost, "/api/messages/out/"+id, nil, nil)
 		return err

@@ -216,10 +216,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	}
 	var c counters
 	res := &Result{Schedule: opts.Schedule, MaxVUs: opts.MaxVUs, Started: time.Now()}
-	perFlow := map[Flow]*flowCounters{}
+	perFlow := make([]flowCounters, len(opts.Flows))
 	for _, f := range opts.Flows {
 		res.Flows = append(res.Flows, f.Flow.Name())
-		perFlow[f.Flow] = &flowCounters{}
 	}
 
 	iterCtx, cancelIters := context.WithCancel(context.WithoutCancel(ctx))
@@ -227,7 +226,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	type job struct {
 		n        int
 		intended time.Time
-		flow     Flow
+		flow     int // index into opts.Flows
 	}
 	work := make(chan job)
 	var wg sync.WaitGroup
@@ -235,10 +234,10 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		c.started.Add(1)
 		c.inFlight.Add(1)
 		it := &Iteration{N: j.n, Intended: j.intended, shard: shard, tracker: opts.Tracker}
-		err := j.flow.Run(iterCtx, it)
+		err := opts.Flows[j.flow].Flow.Run(iterCtx, it)
 		shard.Record(MetricIteration, time.Since(j.intended))
 		c.inFlight.Add(-1)
-		fc := perFlow[j.flow]
+		fc := &perFlow[j.flow]
 		fc.iterations.Add(1)
 		if err != nil {
 			fc.failed.Add(1)
@@ -351,9 +350,10 @@ schedule:
 	res.PeakVUs = c.peakVUs.Load()
 	res.Metrics = rec.Totals()
 	res.PerFlow = map[string]FlowCounts{}
-	for f, fc := range perFlow {
-		old := res.PerFlow[f.Name()]
-		res.PerFlow[f.Name()] = FlowCounts{Iterations: old.Iterations + fc.iterations.Load(), Failed: old.Failed + fc.failed.Load()}
+	for i := range perFlow {
+		name := opts.Flows[i].Flow.Name()
+		old := res.PerFlow[name]
+		res.PerFlow[name] = FlowCounts{Iterations: old.Iterations + perFlow[i].iterations.Load(), Failed: old.Failed + perFlow[i].failed.Load()}
 	}
 	res.Errors = rec.Errors()
 	if opts.Tracker != nil {
@@ -366,21 +366,22 @@ schedule:
 	return res, nil
 }
 
-func pickFlow(r *rand.Rand, flows []Weighted, total int) Flow {
+// pickFlow picks a flow's index with probability weight/total.
+func pickFlow(r *rand.Rand, flows []Weighted, total int) int {
 	if len(flows) == 1 {
-		return flows[0].Flow
+		return 0
 	}
 	n := r.IntN(total)
-	for _, f := range flows {
+	for i, f := range flows {
 		if f.Weight <= 0 {
 			continue
 		}
 		if n < f.Weight {
-			return f.Flow
+			return i
 		}
 		n -= f.Weight
 	}
-	return flows[len(flows)-1].Flow
+	return len(flows) - 1
 }
 
 // second builds the timeline entry for the second ending at at.

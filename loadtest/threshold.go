@@ -16,7 +16,7 @@ var ErrThreshold = errors.New("bad threshold")
 //
 // The left side is one of:
 //   - METRIC_AGG, where METRIC is a step (create, upload, send, multipart, peek, pop, delete), iteration,
-//     e2e_sendt, e2e_levert or e2e_received, and AGG is p50, p90, p95, p99, p99.9, avg, med, min, max or
+//     e2e_sendt, e2e_levert or e2e_received, or one of the e2e metrics of one flow (e2e_sendt.dpf), and AGG is p50, p90, p95, p99, p99.9, avg, med, min, max or
 //     count; durations are compared with Go durations ("250ms", "2s");
 //   - errors: the share of iterations that failed or whose message ended as FEIL, LEVETID_UTLOPT or
 //     never reached its status; dropped: the share of scheduled iterations dropped (both as "0.1%" or
@@ -40,7 +40,7 @@ type ThresholdResult struct {
 	Passed    bool   `json:"passed"`
 }
 
-var thresholdRE = regexp.MustCompile(`^\s*([a-z0-9_.]+)\s*(<=|>=|==|!=|<|>)\s*([^\s]+)\s*$`)
+var thresholdRE = regexp.MustCompile(`^\s*([a-z0-9_.\-]+)\s*(<=|>=|==|!=|<|>)\s*([^\s]+)\s*$`)
 var aggRE = regexp.MustCompile(`^(.+)_(p\d+(?:\.\d+)?|avg|med|min|max|count)$`)
 
 // ParseThreshold reads one threshold.

@@ -26,7 +26,8 @@ func TestEvaluate(t *testing.T) {
 		},
 	}
 	var ts []Threshold
-	for _, s := range []string{"e2e_sendt_p99<1s", "e2e_sendt_max<1s", "errors<0.1%", "errors<=0.2%", "dropped==0", "dropped<0.02",
+	r.Metrics["e2e_sendt.dpo-small"] = Stats{Count: 10, P99: 500 * time.Millisecond}
+	for _, s := range []string{"e2e_sendt.dpo-small_p99<1s", "e2e_sendt_p99<1s", "e2e_sendt_max<1s", "errors<0.1%", "errors<=0.2%", "dropped==0", "dropped<0.02",
 		"rate>=99", "send_p95<=20ms", "e2e_sendt_count>=999", "e2e_levert_p99<1s", "e2e_sendt_avg<100ms"} {
 		th, err := ParseThreshold(s)
 		if err != nil {
@@ -41,13 +42,13 @@ func TestEvaluate(t *testing.T) {
 	for _, tr := range r.Thresholds {
 		got[tr.Threshold] = tr.Passed
 	}
-	want := map[string]bool{"e2e_sendt_p99<1s": true, "e2e_sendt_max<1s": false, "errors<0.1%": false, "errors<=0.2%": true,
+	want := map[string]bool{"e2e_sendt.dpo-small_p99<1s": true, "e2e_sendt_p99<1s": true, "e2e_sendt_max<1s": false, "errors<0.1%": false, "errors<=0.2%": true,
 		"dropped==0": false, "dropped<0.02": true, "rate>=99": true, "send_p95<=20ms": true, "e2e_sendt_count>=999": true,
 		"e2e_levert_p99<1s": false, "e2e_sendt_avg<100ms": true}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("outcomes (-want +got):\n%s", diff)
 	}
-	if r.Thresholds[9].Actual != "not measured" {
-		t.Errorf("a threshold on an unmeasured metric shows %q, want not measured", r.Thresholds[9].Actual)
+	if r.Thresholds[10].Actual != "not measured" {
+		t.Errorf("a threshold on an unmeasured metric shows %q, want not measured", r.Thresholds[10].Actual)
 	}
 }

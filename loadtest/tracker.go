@@ -16,6 +16,8 @@ import (
 type Expect struct {
 	// Levert is set when the channel registers LEVERT (DPV, DPF, DPI, DPO to an integration point).
 	Levert bool
+	// Flow names the flow; the end-to-end times are also kept per flow (e2e_sendt.dpf, …).
+	Flow string
 }
 
 // E2ECounts are what the tracker saw of the messages sent.
@@ -189,18 +191,14 @@ func (t *Tracker) apply(id string, m *tracked, ev event) {
 		if !m.sendt {
 			m.sendt = true
 			t.counts.Sendt++
-			if t.shard != nil {
-				t.shard.Record(MetricE2ESendt, elapsed)
-			}
+			t.record(MetricE2ESendt, m.expect.Flow, elapsed)
 		}
 		if !m.expect.Levert {
 			t.done(id)
 		}
 	case "LEVERT":
 		t.counts.Levert++
-		if t.shard != nil {
-			t.shard.Record(MetricE2ELevert, elapsed)
-		}
+		t.record(MetricE2ELevert, m.expect.Flow, elapsed)
 		t.done(id)
 	case "FEIL", "LEVETID_UTLOPT":
 		if ev.status == "FEIL" {
@@ -210,6 +208,18 @@ func (t *Tracker) apply(id string, m *tracked, ev event) {
 		}
 		t.errorLocked("e2e: "+ev.status, id+": "+ev.desc)
 		t.done(id)
+	}
+}
+
+// record adds an end-to-end time under metric and, when the flow is known, under metric.flow; t.mu is
+// held.
+func (t *Tracker) record(metric, flow string, d time.Duration) {
+	if t.shard == nil {
+		return
+	}
+	t.shard.Record(metric, d)
+	if flow != "" {
+		t.shard.Record(metric+"."+flow, d)
 	}
 }
 

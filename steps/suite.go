@@ -100,6 +100,7 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 		registerHostileSteps(sc)
 		registerHostileInboundSteps(sc)
 		registerCrashSteps(sc)
+		registerLoadSteps(sc)
 	}
 }
 

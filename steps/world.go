@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/efm-harness/efm-harness/loadtest"
 	"io"
 	"net/http"
 	"regexp"
@@ -167,6 +168,8 @@ type world struct {
 	resolved map[string]string
 	// held are the messages a scenario put at the brokers for A to fetch.
 	held *heldMessages
+	// load is the result of the scenario's load run.
+	load *loadtest.Result
 }
 
 type worldKey struct{}
