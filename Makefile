@@ -5,7 +5,7 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bdd fuzz lint clean
+.PHONY: all build run test bdd fuzz lint bench clean
 
 all: lint test
 
@@ -35,6 +35,13 @@ fuzz:
 	      echo "== $$f again: a short run can end in 'context deadline exceeded'; a crasher is in testdata and fails again"; \
 	      $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; }; \
 	  done; done
+
+## bench: the README's benchmark table (reports/bench.md, HTML reports beside it). About 25 minutes with
+## the defaults (60 s per rate, a 10-minute steady run); BENCH_FLAGS='--duration 10s --steady 1m' is quick.
+BENCH_FLAGS ?=
+bench: build
+	@command -v wrk >/dev/null || { echo "installing wrk for the endpoint rows"; (apt-get install -y wrk || sudo apt-get install -y wrk) >/dev/null 2>&1 || echo "wrk could not be installed; its rows say so"; }
+	./$(BIN) bench $(BENCH_FLAGS)
 
 ## lint: gofmt, go vet and staticcheck
 lint:

@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/sample"
@@ -26,11 +27,14 @@ const (
 	FlowDPIDigital = "dpi-digital"
 	FlowPrint      = "print"
 	FlowReceive    = "receive"
+	// FlowGet is one GET of FlowConfig.URL: a single-endpoint run (the address register, a bare handler)
+	// to compare with wrk or hey.
+	FlowGet = "get"
 )
 
 // FlowNames lists every flow, in the order the help shows them.
 func FlowNames() []string {
-	return []string{FlowDPOSmall, FlowDPOLarge, FlowDPV, FlowDPF, FlowDPIDigital, FlowPrint, FlowReceive}
+	return []string{FlowDPOSmall, FlowDPOLarge, FlowDPV, FlowDPF, FlowDPIDigital, FlowPrint, FlowReceive, FlowGet}
 }
 
 // FlowConfig is what the flows need to know about the target.
@@ -43,6 +47,9 @@ type FlowConfig struct {
 	LargeSize int
 	// DPOLevert says that DPO messages get LEVERT (a receiving integration point downloads them).
 	DPOLevert bool
+	// URL is what the get flow fetches; HTTP does it (the IP client's when nil).
+	URL  string
+	HTTP *http.Client
 }
 
 // ErrUnknownFlow is wrapped when a flow name is not one of FlowNames.
@@ -89,6 +96,18 @@ func NewFlow(name string, cfg FlowConfig) (Flow, error) {
 	case FlowPrint:
 		return &sendFlow{name: name, ip: cfg.IP, mt: wire.TypePrint, receiver: pop.Citizen(fixtures.RoleReserved).Fnr,
 			files: letter, expect: Expect{Levert: true}}, nil
+	case FlowGet:
+		if cfg.URL == "" {
+			return nil, fmt.Errorf("flow %s needs a URL (--url)", name)
+		}
+		hc := cfg.HTTP
+		if hc == nil && cfg.IP != nil {
+			hc = cfg.IP.HTTP
+		}
+		if hc == nil {
+			hc = NewHTTPClient(1000, 30*time.Second)
+		}
+		return &getFlow{c: &Client{BaseURL: cfg.URL, HTTP: hc}}, nil
 	case FlowReceive:
 		if cfg.IP2 == nil {
 			return nil, fmt.Errorf("flow %s needs the receiving integration point (--ip2-url)", name)
@@ -302,4 +321,16 @@ func (f *receiveFlow) Run(ctx context.Context, it *Iteration) error {
 	}
 	it.Received(id)
 	return nil
+}
+
+// getFlow fetches one URL: a step named "get".
+type getFlow struct{ c *Client }
+
+func (f *getFlow) Name() string { return FlowGet }
+
+func (f *getFlow) Run(ctx context.Context, it *Iteration) error {
+	return it.Step("get", func() error {
+		_, _, err := f.c.Do(ctx, http.MethodGet, "", nil, nil)
+		return err
+	})
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // metricOrder is the order of the summary's rows.
-var metricOrder = []string{"create", "upload", "send", "multipart", "peek", "pop", "delete", MetricIteration,
+var metricOrder = []string{"create", "upload", "send", "multipart", "peek", "pop", "delete", "get", MetricIteration,
 	MetricE2ESendt, MetricE2ELevert, MetricE2EReceived}
 
 // MetricNames lists r's metrics in summary order.

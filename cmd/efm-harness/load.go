@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -39,6 +40,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 // loadConfig is the configuration of `efm-harness load`.
 type loadConfig struct {
 	IPURL, IP2URL, IPAuth  string
+	URL                    string
 	Flows                  string
 	Rate, StartRate        string
 	Duration               time.Duration
@@ -64,6 +66,7 @@ func parseLoad(args []string, getenv func(string) string, out io.Writer) (loadCo
 	fs.StringVar(&cfg.IPURL, "ip-url", e.str("IP_URL", fmt.Sprintf("http://127.0.0.1:%d", ports[stack.IP])), "integration point to load, ours or a real one (EFM_IP_URL)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "receiving integration point, for the receive flow (with receive in the mix, DPO flows wait for LEVERT) (EFM_IP2_URL)")
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points require HTTP Basic authentication (EFM_IP_AUTH)")
+	fs.StringVar(&cfg.URL, "url", "", "what the get flow fetches (a single endpoint, e.g. the address register's /identifier/910077473)")
 	fs.StringVar(&cfg.Flows, "flow", e.str("LOAD_FLOW", loadtest.FlowDPOSmall), "flow, or a weighted mix such as dpo-small=3,dpf=1; one of "+strings.Join(loadtest.FlowNames(), ", "))
 	fs.StringVar(&cfg.Rate, "rate", e.str("LOAD_RATE", "50/s"), "constant arrival rate (200/s, 600/m) for --duration")
 	fs.DurationVar(&cfg.Duration, "duration", 30*time.Second, "how long the constant rate runs")
@@ -98,7 +101,8 @@ Prints a live line each second and a summary; writes an HTML report with
 charts (--html) and JSON (--out); exits 99 when a --threshold fails.
 
 Flows: dpo-small (multipart), dpo-large (create, upload --size, send), dpv,
-dpf, dpi-digital, print, receive (peek/pop/delete at --ip2-url).
+dpf, dpi-digital, print, receive (peek/pop/delete at --ip2-url), get (one GET
+of --url, for single-endpoint comparisons with wrk or hey).
 
 Examples:
   efm-harness load --flow dpo-small --rate 200/s --duration 30s
@@ -163,9 +167,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return err
 	}
-	targets := []string{cfg.IPURL}
+	onlyGet := len(mix) == 1 && mix[loadtest.FlowGet] > 0
+	var targets []string
+	if !onlyGet {
+		targets = append(targets, cfg.IPURL)
+	}
 	if cfg.IP2URL != "" {
 		targets = append(targets, cfg.IP2URL)
+	}
+	if cfg.URL != "" {
+		targets = append(targets, cfg.URL)
 	}
 	if !cfg.AllowRemote {
 		for _, t := range targets {
@@ -181,13 +192,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if cfg.IP2URL != "" {
 		ip2 = &loadtest.Client{BaseURL: strings.TrimSuffix(cfg.IP2URL, "/"), User: user, Password: pw, HTTP: hc}
 	}
-	info, err := ipInfo(ctx, ip)
-	if err != nil {
-		return fmt.Errorf("the integration point at %s does not answer: %w (is `efm-harness up` running?)", cfg.IPURL, err)
+	info := targetInfo{name: cfg.URL, mode: "n/a (a single endpoint)"}
+	if !onlyGet {
+		if info, err = ipInfo(ctx, ip); err != nil {
+			return fmt.Errorf("the integration point at %s does not answer: %w (is `efm-harness up` running?)", cfg.IPURL, err)
+		}
 	}
 	// DPO's LEVERT comes when the receiving archive system deletes the message: wait for it only when
 	// this run is that archive system (the receive flow).
-	fcfg := loadtest.FlowConfig{IP: ip, IP2: ip2, LargeSize: size, DPOLevert: mix[loadtest.FlowReceive] > 0}
+	fcfg := loadtest.FlowConfig{IP: ip, IP2: ip2, LargeSize: size, DPOLevert: mix[loadtest.FlowReceive] > 0, URL: cfg.URL}
 	var flows []loadtest.Weighted
 	for _, name := range loadtest.SortedNames(mix) {
 		f, err := loadtest.NewFlow(name, fcfg)
@@ -204,7 +217,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if !cfg.Quiet {
 		opts.Live = stderr
 	}
-	sendsMessages := len(mix) > 1 || mix[loadtest.FlowReceive] == 0
+	sendsMessages := len(mix) > 1 || (mix[loadtest.FlowReceive] == 0 && !onlyGet)
 	if !cfg.NoWebhooks && (sendsMessages || ip2 != nil) {
 		tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Listen: cfg.WebhookListen, Advertise: cfg.Webhook, KeepSent: mix[loadtest.FlowReceive] > 0})
 		if err != nil {
@@ -214,8 +227,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		opts.Tracker = tr
 	}
 	if !cfg.NoSample {
-		roles := map[string]string{"ip": cfg.IPURL}
-		metrics := map[string]string{"ip": ip.BaseURL + "/manage/prometheus"}
+		roles := map[string]string{}
+		metrics := map[string]string{}
+		if !onlyGet {
+			roles["ip"] = cfg.IPURL
+			metrics["ip"] = ip.BaseURL + "/manage/prometheus"
+		}
+		if cfg.URL != "" {
+			roles["target"] = cfg.URL
+		}
 		if cfg.IP2URL != "" {
 			roles["ip2"] = cfg.IP2URL
 		}
@@ -225,12 +245,16 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			opts.Sampler = sm
 		}
 	}
-	fmt.Fprintf(stderr, "load: %s at %s, %s (crypto: %s), up to %d VUs\n", strings.Join(loadtest.SortedNames(mix), ","), cfg.IPURL, describe(sched), mode, cfg.MaxVUs)
+	fmt.Fprintf(stderr, "load: %s at %s, %s (crypto: %s), up to %d VUs\n", strings.Join(loadtest.SortedNames(mix), ","), targets[0], describe(sched), mode, cfg.MaxVUs)
 	res, err := loadtest.Run(ctx, opts)
 	if err != nil {
 		return err
 	}
-	res.Meta = map[string]string{"target": cfg.IPURL, "mode": mode, "machine": machine(), "ip": info.name}
+	target := cfg.IPURL
+	if onlyGet {
+		target = cfg.URL
+	}
+	res.Meta = map[string]string{"target": target, "mode": mode, "machine": machine(), "ip": info.name}
 	passed := loadtest.Evaluate(res, ths)
 	fmt.Fprintln(stdout)
 	loadtest.WriteSummary(stdout, res)
@@ -337,4 +361,32 @@ func machine() string {
 		}
 	}
 	return strings.TrimSpace(fmt.Sprintf("%s/%s, %d CPUs %s, %s", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpu, runtime.Version()))
+}
+
+// runEcho serves a bare Go HTTP handler (200 "ok") on --listen: the baseline next to which `make bench`
+// puts the address register and the load generator's own ceiling.
+func runEcho(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9199", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok"))
+	}), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		_ = srv.Close()
+	}()
+	fmt.Fprintf(stderr, "echo: serving http://%s\n", ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }

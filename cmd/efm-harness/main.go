@@ -34,6 +34,7 @@ Commands:
   ip        start the reference integration point alone, using the simulators of "sim"
   test      run the scenarios against a running stack (or an in-process one)
   load      drive messages through an integration point at a fixed rate and report
+  bench     measure the stack's ceilings and write reports/bench.md (make bench)
   certs     export the TEST ONLY PKI as PKCS#12 keystores, or regenerate it
   version   print the version
   help      show this help, or "help <command>" for a command's flags
@@ -72,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runTest(ctx, rest, stdout, stderr, getenv)
 	case "load":
 		return runLoad(ctx, rest, stdout, stderr, getenv)
+	case "bench":
+		return runBench(ctx, rest, stdout, stderr)
+	case "echo": // a bare handler for benchmarks; not in the usage
+		return runEcho(ctx, rest, stderr)
 	case "version", "--version", "-version":
 		return runVersion(stdout)
 	case "help", "-h", "--help", "-help":
