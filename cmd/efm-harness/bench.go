@@ -311,4 +311,3 @@ func benchEndpoints(ctx context.Context, self string, cfg benchConfig, md *strin
 	fmt.Fprintf(md, "| load generator's own ceiling on the bare handler (open model, 10 s, no drop, p99 < 50 ms) | %.0f req/s |\n", top)
 	return nil
 }
-
