@@ -26,7 +26,7 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the call is reset by the peer$`, callReset)
 	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
 	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (at least )?(\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)")?$`, journalShows)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (at least )?(\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)"|( that no fault answered))?$`, journalShows)
 }
 
 func setFault(ctx context.Context, service string, doc *godog.DocString) error {
@@ -143,7 +143,7 @@ func callTookAtLeast(ctx context.Context, ms int) error {
 	return nil
 }
 
-func journalShows(ctx context.Context, service, atLeast string, n int, method, path, fault string) error {
+func journalShows(ctx context.Context, service, atLeast string, n int, method, path, fault, unfaulted string) error {
 	w := getWorld(ctx)
 	path, err := w.expand(path)
 	if err != nil {
@@ -155,7 +155,7 @@ func journalShows(ctx context.Context, service, atLeast string, n int, method, p
 	}
 	count := 0
 	for _, e := range entries {
-		if fault == "" || e.Fault == fault {
+		if (unfaulted != "" && e.Fault == "") || (unfaulted == "" && (fault == "" || e.Fault == fault)) {
 			count++
 		}
 	}

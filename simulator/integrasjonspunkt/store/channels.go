@@ -20,7 +20,7 @@ func (s *Store) RememberMessageChannel(ctx context.Context, messageID, channel s
 // MessageChannelOf is the message channel messageID arrived with, "" when none.
 func (s *Store) MessageChannelOf(ctx context.Context, messageID string) (string, error) {
 	var ch string
-	err := s.db.QueryRowContext(ctx, `SELECT channel FROM message_channels WHERE message_id = ?`, messageID).Scan(&ch)
+	err := s.rdb.QueryRowContext(ctx, `SELECT channel FROM message_channels WHERE message_id = ?`, messageID).Scan(&ch)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -284,6 +284,6 @@ func (s *Store) DeleteConversationsByMessageID(ctx context.Context, messageID st
 // ConversationExists reports whether any conversation has messageID (the real IP refuses to reuse one).
 func (s *Store) ConversationExists(ctx context.Context, messageID string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE message_id = ?`, messageID).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE message_id = ?`, messageID).Scan(&n)
 	return n > 0, err
 }

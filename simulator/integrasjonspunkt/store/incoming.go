@@ -239,7 +239,7 @@ func (s *Store) Peek(ctx context.Context, f Filter, lockFor time.Duration) (m In
 
 // IncomingMessage returns the incoming message messageID (ErrNotFound when there is none).
 func (s *Store) IncomingMessage(ctx context.Context, messageID string) (InMessage, error) {
-	m, err := scanIn(s.db.QueryRowContext(ctx, `SELECT `+inColumns+` FROM in_messages WHERE message_id = ?`, messageID))
+	m, err := scanIn(s.rdb.QueryRowContext(ctx, `SELECT `+inColumns+` FROM in_messages WHERE message_id = ?`, messageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("incoming message %s: %w", messageID, ErrNotFound)
 	}

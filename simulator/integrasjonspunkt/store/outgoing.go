@@ -122,7 +122,7 @@ func (s *Store) UpdateConversationMeta(ctx context.Context, messageID, reference
 
 // Outgoing returns the outgoing message messageID with its files (in dokumentnummer order).
 func (s *Store) Outgoing(ctx context.Context, messageID string) (OutMessage, error) {
-	m, err := scanOut(s.db.QueryRowContext(ctx, `SELECT `+outColumns+` FROM out_messages m WHERE m.message_id = ?`, messageID))
+	m, err := scanOut(s.rdb.QueryRowContext(ctx, `SELECT `+outColumns+` FROM out_messages m WHERE m.message_id = ?`, messageID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, fmt.Errorf("outgoing message %s: %w", messageID, ErrNotFound)
 	}
@@ -137,7 +137,7 @@ func (s *Store) Outgoing(ctx context.Context, messageID string) (OutMessage, err
 // the message and its files).
 func (s *Store) OutgoingExists(ctx context.Context, messageID string) (bool, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM out_messages WHERE message_id = ?`, messageID).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM out_messages WHERE message_id = ?`, messageID).Scan(&n)
 	if err != nil {
 		return false, fmt.Errorf("outgoing message %s: %w", messageID, err)
 	}
@@ -145,7 +145,7 @@ func (s *Store) OutgoingExists(ctx context.Context, messageID string) (bool, err
 }
 
 func (s *Store) files(ctx context.Context, messageID string) ([]File, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, message_id, identifier, filename, title, mimetype, size, primary_document, dokumentnummer
+	rows, err := s.rdb.QueryContext(ctx, `SELECT id, message_id, identifier, filename, title, mimetype, size, primary_document, dokumentnummer
 		FROM out_files WHERE message_id = ? ORDER BY dokumentnummer`, messageID)
 	if err != nil {
 		return nil, fmt.Errorf("files of %s: %w", messageID, err)
@@ -179,10 +179,10 @@ func (s *Store) OutgoingPage(ctx context.Context, f Filter, p PageRequest) ([]Ou
 		return nil, 0, err
 	}
 	var total int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM out_messages m`+where, args...).Scan(&total); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM out_messages m`+where, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+outColumns+` FROM out_messages m`+where+order+limit(p), args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+outColumns+` FROM out_messages m`+where+order+limit(p), args...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -282,6 +282,6 @@ func (s *Store) OpenFile(f File) (io.ReadCloser, error) {
 // TotalFileSize is the size of every file of messageID together.
 func (s *Store) TotalFileSize(ctx context.Context, messageID string) (int64, error) {
 	var n sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT SUM(size) FROM out_files WHERE message_id = ?`, messageID).Scan(&n)
+	err := s.rdb.QueryRowContext(ctx, `SELECT SUM(size) FROM out_files WHERE message_id = ?`, messageID).Scan(&n)
 	return n.Int64, err
 }

@@ -29,7 +29,7 @@ func (s *Store) RemovePendingDownload(ctx context.Context, channel, org, id stri
 
 // PendingDownloads lists the pending downloads of channel for org, oldest first.
 func (s *Store) PendingDownloads(ctx context.Context, channel, org string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT transfer_id FROM pending_downloads WHERE channel = ? AND org = ? ORDER BY since, transfer_id`,
+	rows, err := s.rdb.QueryContext(ctx, `SELECT transfer_id FROM pending_downloads WHERE channel = ? AND org = ? ORDER BY since, transfer_id`,
 		channel, org)
 	if err != nil {
 		return nil, fmt.Errorf("pending downloads: %w", err)
@@ -70,7 +70,7 @@ func (s *Store) sweepIncoming(ctx context.Context) error {
 			continue
 		}
 		var n int
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM in_messages WHERE asic_file = ?`, name).Scan(&n); err != nil {
+		if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM in_messages WHERE asic_file = ?`, name).Scan(&n); err != nil {
 			return fmt.Errorf("sweep incoming files: %w", err)
 		}
 		if n == 0 {

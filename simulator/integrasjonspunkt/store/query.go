@@ -206,10 +206,10 @@ func (s *Store) Statuses(ctx context.Context, f Filter, p PageRequest) ([]Status
 	}
 	from := ` FROM message_statuses s JOIN conversations c ON c.id = s.conv_id`
 	var total int64
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*)`+from+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count statuses: %w", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+statusColumns+from+where+order+limit(p), args...)
+	rows, err := s.rdb.QueryContext(ctx, `SELECT `+statusColumns+from+where+order+limit(p), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("list statuses: %w", err)
 	}
@@ -227,7 +227,7 @@ func (s *Store) Statuses(ctx context.Context, f Filter, p PageRequest) ([]Status
 
 // PeekStatusQueue returns the oldest queued status without removing it; ok is false when the queue is empty.
 func (s *Store) PeekStatusQueue(ctx context.Context) (st Status, ok bool, err error) {
-	st, err = scanStatus(s.db.QueryRowContext(ctx, `SELECT `+statusColumns+` FROM status_queue q
+	st, err = scanStatus(s.rdb.QueryRowContext(ctx, `SELECT `+statusColumns+` FROM status_queue q
 		JOIN message_statuses s ON s.id = q.status_id JOIN conversations c ON c.id = s.conv_id ORDER BY q.status_id LIMIT 1`))
 	if errors.Is(err, sql.ErrNoRows) {
 		return st, false, nil
@@ -259,7 +259,7 @@ type Counts struct {
 // Counts counts the outbox, the delivery queue, the pollable conversations and the in-queue.
 func (s *Store) Counts(ctx context.Context) (Counts, error) {
 	var c Counts
-	err := s.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM out_messages WHERE internal = 0), (SELECT COUNT(*) FROM delivery_queue),
+	err := s.rdb.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM out_messages WHERE internal = 0), (SELECT COUNT(*) FROM delivery_queue),
 		(SELECT COUNT(*) FROM conversations WHERE pollable = 1), (SELECT COUNT(*) FROM in_messages)`).Scan(&c.Outgoing, &c.Queued, &c.Pollable, &c.Incoming)
 	return c, err
 }

@@ -81,7 +81,7 @@ func (s *Store) ReleaseLeases(ctx context.Context) (int64, error) {
 // NextDue is when the earliest queued job becomes due (zero when the queue is empty).
 func (s *Store) NextDue(ctx context.Context) (time.Time, error) {
 	var next sql.NullString
-	err := s.db.QueryRowContext(ctx, `SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > next_attempt_at
+	err := s.rdb.QueryRowContext(ctx, `SELECT MIN(CASE WHEN locked_until IS NOT NULL AND locked_until > next_attempt_at
 		THEN locked_until ELSE next_attempt_at END) FROM delivery_queue`).Scan(&next)
 	if err != nil || !next.Valid {
 		return time.Time{}, err

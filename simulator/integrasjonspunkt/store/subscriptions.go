@@ -71,7 +71,7 @@ func (s *Store) CreateSubscription(ctx context.Context, sub Subscription) (Subsc
 
 // Subscription returns the subscription with numeric id, or ErrNotFound.
 func (s *Store) Subscription(ctx context.Context, id int64) (Subscription, error) {
-	sub, err := scanSubscription(s.db.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions w WHERE w.id = ?`, id))
+	sub, err := scanSubscription(s.rdb.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions w WHERE w.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, fmt.Errorf("subscription %d: %w", id, ErrNotFound)
 	}
@@ -83,7 +83,7 @@ func (s *Store) Subscription(ctx context.Context, id int64) (Subscription, error
 
 // SubscriptionByNameAndPushEndpoint returns the subscription with that name and push endpoint, or ErrNotFound.
 func (s *Store) SubscriptionByNameAndPushEndpoint(ctx context.Context, name, pushEndpoint string) (Subscription, error) {
-	sub, err := scanSubscription(s.db.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions w
+	sub, err := scanSubscription(s.rdb.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM webhook_subscriptions w
 		WHERE w.name = ? AND w.push_endpoint = ?`, name, pushEndpoint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return sub, fmt.Errorf("subscription %q to %s: %w", name, pushEndpoint, ErrNotFound)
