@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,16 +25,33 @@ const (
 // multipartPrefix is the property-path prefix of the method validator's violations on the sbd parameter.
 const multipartPrefix = "createAndSendMessage.sbd."
 
-// spooledFile is a file part read into a temporary file.
+// spooledFile is a file part read into memory (up to memorySpool bytes) or into a temporary file.
 type spooledFile struct {
 	newFile
-	path string
+	data []byte // the content, when it fit in memory
+	path string // the temporary file, otherwise
 	// tooLarge is set when the part exceeded maxMultipartFileSize (its content was not kept).
 	tooLarge bool
 }
 
+// memorySpool is the largest part kept in memory; larger ones are spooled to a temporary file.
+const memorySpool = 1 << 20
+
 // open opens the spooled content.
-func (f *spooledFile) open() (*os.File, error) { return os.Open(f.path) }
+func (f *spooledFile) open() (io.ReadCloser, error) {
+	if f.path == "" {
+		return io.NopCloser(bytes.NewReader(f.data)), nil
+	}
+	return os.Open(f.path)
+}
+
+// content reads the whole spooled content.
+func (f *spooledFile) content() ([]byte, error) {
+	if f.path == "" {
+		return f.data, nil
+	}
+	return os.ReadFile(f.path)
+}
 
 // multipartRequest is a parsed POST /api/messages/out/multipart body.
 type multipartRequest struct {
@@ -160,12 +178,20 @@ func readMultipart(body io.Reader, boundary string) (*multipartRequest, error) {
 // spool copies a file part into a temporary file, keeping at most maxMultipartFileSize+1 bytes.
 func spool(part *multipart.Part, cd contentDisposition) (*spooledFile, error) {
 	f := &spooledFile{newFile: newFile{filename: cd.Filename, title: cd.Name, contentType: part.Header.Get("Content-Type")}}
+	head, err := io.ReadAll(io.LimitReader(part, memorySpool+1))
+	if err != nil {
+		return f, multipartError(err)
+	}
+	if len(head) <= memorySpool {
+		f.data, f.size = head, int64(len(head))
+		return f, nil
+	}
 	tmp, err := os.CreateTemp("", "efm-ip-multipart-*")
 	if err != nil {
 		return nil, errInternal(err)
 	}
 	f.path = tmp.Name()
-	n, err := io.Copy(tmp, io.LimitReader(part, maxMultipartFileSize+1))
+	n, err := io.Copy(tmp, io.LimitReader(io.MultiReader(bytes.NewReader(head), part), maxMultipartFileSize+1))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
@@ -217,7 +243,7 @@ func (a *API) validateFiles(p *prepared, files []*spooledFile) error {
 			return err
 		}
 		if f.filename == arkivmeldingFile {
-			data, err := os.ReadFile(f.path)
+			data, err := f.content()
 			if err != nil {
 				return errInternal(err)
 			}

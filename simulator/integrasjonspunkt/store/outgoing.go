@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -210,6 +211,10 @@ func (s *Store) fileDir(messageID string) string {
 	return filepath.Join(s.dir, "files", filepath.Base(filepath.Clean("/"+messageID)))
 }
 
+// InlineLimit is the largest attachment kept in the database with its row; larger ones are files in the
+// data directory (written and synced before their row commits).
+const InlineLimit = 256 << 10
+
 // AddFile stores content as a new file of messageID. It reads at most limit bytes beyond what the message
 // already holds (ErrTooLarge wraps the refusal), and fails with ErrDuplicate for a filename the message
 // has. The file's number is one more than the message's highest.
@@ -219,37 +224,54 @@ func (s *Store) AddFile(ctx context.Context, f File, content io.Reader, limit in
 	} else if !ok {
 		return f, fmt.Errorf("outgoing message %s: %w", f.MessageID, ErrNotFound)
 	}
-	dir := s.fileDir(f.MessageID)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return f, fmt.Errorf("store file: %w", err)
-	}
 	f.Identifier = uuid.NewString()
-	path := filepath.Join(dir, f.Identifier)
-	out, err := os.Create(path)
+	// Read up to InlineLimit: a file that ends there is kept in its row; a longer one goes to a file.
+	head, err := io.ReadAll(io.LimitReader(content, min(limit, InlineLimit)+1))
 	if err != nil {
-		return f, fmt.Errorf("store file: %w", err)
-	}
-	n, err := io.Copy(out, io.LimitReader(content, limit+1))
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
 		return f, fmt.Errorf("store file %s: %w", f.Filename, err)
 	}
-	if n > limit {
-		os.Remove(path)
-		return f, fmt.Errorf("file %s: %w", f.Filename, ErrTooLarge)
+	var inline []byte
+	path := ""
+	if int64(len(head)) <= InlineLimit && int64(len(head)) <= limit {
+		inline, f.Size = head, int64(len(head))
+		if inline == nil {
+			inline = []byte{}
+		}
+	} else {
+		dir := s.fileDir(f.MessageID)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return f, fmt.Errorf("store file: %w", err)
+		}
+		path = filepath.Join(dir, f.Identifier)
+		out, err := os.Create(path)
+		if err != nil {
+			return f, fmt.Errorf("store file: %w", err)
+		}
+		n, err := io.Copy(out, io.LimitReader(io.MultiReader(bytes.NewReader(head), content), limit+1))
+		if err == nil {
+			err = out.Sync()
+		}
+		if cerr := out.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(path)
+			return f, fmt.Errorf("store file %s: %w", f.Filename, err)
+		}
+		if n > limit {
+			os.Remove(path)
+			return f, fmt.Errorf("file %s: %w", f.Filename, ErrTooLarge)
+		}
+		f.Size = n
 	}
-	f.Size = n
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		var max sql.NullInt64
 		if err := tx.QueryRowContext(ctx, `SELECT MAX(dokumentnummer) FROM out_files WHERE message_id = ?`, f.MessageID).Scan(&max); err != nil {
 			return err
 		}
 		f.Dokumentnummer = int(max.Int64) + 1
-		res, err := tx.ExecContext(ctx, `INSERT INTO out_files (message_id, identifier, filename, title, mimetype, size, primary_document, dokumentnummer)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, f.MessageID, f.Identifier, f.Filename, f.Title, f.MimeType, f.Size, f.Primary, f.Dokumentnummer)
+		res, err := tx.ExecContext(ctx, `INSERT INTO out_files (message_id, identifier, filename, title, mimetype, size, primary_document, dokumentnummer, content)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.MessageID, f.Identifier, f.Filename, f.Title, f.MimeType, f.Size, f.Primary, f.Dokumentnummer, inline)
 		if isUniqueViolation(err) {
 			return fmt.Errorf("file %s: %w", f.Filename, ErrDuplicate)
 		}
@@ -261,7 +283,9 @@ func (s *Store) AddFile(ctx context.Context, f File, content io.Reader, limit in
 		return err
 	})
 	if err != nil {
-		os.Remove(path)
+		if path != "" {
+			os.Remove(path)
+		}
 		return f, err
 	}
 	return f, nil
@@ -272,6 +296,16 @@ var ErrTooLarge = errors.New("too large")
 
 // OpenFile opens the stored content of f.
 func (s *Store) OpenFile(f File) (io.ReadCloser, error) {
+	var inline []byte
+	var isInline bool
+	err := s.rdb.QueryRow(`SELECT content IS NOT NULL, IFNULL(content, x'') FROM out_files WHERE message_id = ? AND identifier = ?`,
+		f.MessageID, f.Identifier).Scan(&isInline, &inline)
+	if err == nil && isInline {
+		return io.NopCloser(bytes.NewReader(inline)), nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("open file %s of %s: %w", f.Filename, f.MessageID, err)
+	}
 	r, err := os.Open(filepath.Join(s.fileDir(f.MessageID), filepath.Base(f.Identifier)))
 	if err != nil {
 		return nil, fmt.Errorf("open file %s of %s: %w", f.Filename, f.MessageID, err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -428,5 +430,46 @@ func TestFinishWith(t *testing.T) {
 	}
 	if _, err := s.Outgoing(ctx, "m1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("finished message still in the outbox: %v", err)
+	}
+}
+
+func TestFilesInlineAndOnDisk(t *testing.T) {
+	t.Parallel()
+	c := newClock()
+	dir := t.TempDir()
+	s := open(t, dir, c)
+	ctx := context.Background()
+	create(t, s, c, "m1", "DPO")
+	big := strings.Repeat("b", InlineLimit+1)
+	tests := []struct {
+		name, body string
+		onDisk     bool
+	}{
+		{name: "empty.txt", body: ""},
+		{name: "small.pdf", body: "%PDF small"},
+		{name: "edge.bin", body: strings.Repeat("e", InlineLimit)},
+		{name: "big.bin", body: big, onDisk: true},
+	}
+	for _, tt := range tests {
+		f, err := s.AddFile(ctx, File{MessageID: "m1", Filename: tt.name}, strings.NewReader(tt.body), 1<<30)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if f.Size != int64(len(tt.body)) {
+			t.Errorf("%s: size %d, want %d", tt.name, f.Size, len(tt.body))
+		}
+		_, statErr := os.Stat(filepath.Join(dir, "files", "m1", f.Identifier))
+		if onDisk := statErr == nil; onDisk != tt.onDisk {
+			t.Errorf("%s: on disk %v, want %v", tt.name, onDisk, tt.onDisk)
+		}
+		r, err := s.OpenFile(f)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		got, _ := io.ReadAll(r)
+		r.Close()
+		if string(got) != tt.body {
+			t.Errorf("%s: read back %d bytes, want %d", tt.name, len(got), len(tt.body))
+		}
 	}
 }
