@@ -5,13 +5,31 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: all build run test bdd fuzz lint bench clean
+.PHONY: all build run test bdd fuzz lint bench clean image compose-up compose-down
 
 all: lint test
 
 ## build: the static binary (CGO off, so it also runs in a FROM scratch image)
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/efm-harness
+
+## image: the container image FROM scratch (nothing is pulled), built from the static binary; one image
+## for every role (up, sim --only dpo, ip, …). IMAGE=name:tag to name it otherwise.
+IMAGE   ?= efm-harness:local
+image: build
+	rm -rf bin/rootfs && mkdir -p bin/rootfs/tmp bin/rootfs/data && chmod 1777 bin/rootfs/tmp
+	docker build -q -t $(IMAGE) --label org.opencontainers.image.version=$(VERSION) . >/dev/null
+	@echo "built $(IMAGE) ($(VERSION))"
+
+## compose-up / compose-down: one container per service (docker-compose.yml), ports as in the README
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+compose-up: image
+	EFM_IMAGE=$(IMAGE) $(COMPOSE) up -d
+	./$(BIN) health --wait 90s http://127.0.0.1:9093/manage/health http://127.0.0.1:9095/manage/health \
+	  http://127.0.0.1:9099/__admin/health http://127.0.0.1:9100/__admin/health http://127.0.0.1:9101/__admin/health \
+	  http://127.0.0.1:9102/__admin/health http://127.0.0.1:9103/__admin/health http://127.0.0.1:9104/__admin/health
+compose-down:
+	$(COMPOSE) down -v --remove-orphans
 
 ## run: start every simulated service on the default ports (Ctrl-C stops)
 run: build

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,14 @@ type upConfig struct {
 	IPProperties string
 	Keystore     string
 	IPOrg        string
+	// URLs are the base URLs by which the other services reach each simulator (--sr-url, --dpo-url, …;
+	// EFM_SR_URL, …), for a stack split over several hosts such as one container per service. A simulator
+	// started here advertises its own (Maskinporten's issuer, DPF's download URLs); one started elsewhere is
+	// reached there (for ip, instead of --sim-host). Nil when none is given.
+	URLs map[string]string
+	// Org is the organisation the reference integration point sends and receives as (ip and up --org;
+	// the population's sender when empty).
+	Org string
 }
 
 // simServices are the services `efm-harness sim` starts: every simulator, no integration point.
@@ -156,16 +165,26 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 	case "ip", "up":
 		fs.StringVar(&cfg.IPAuth, "auth", e.str("AUTH", ""),
 			"user:password: the integration points' API requires HTTP Basic authentication, as the real IP with difi.security.enable (EFM_AUTH)")
+		fs.StringVar(&cfg.Org, "org", e.str("ORG", ""),
+			"organisation number the reference integration point sends and receives as; empty is the test population's sender, 910077473 (EFM_ORG)")
+	}
+	urlVals := map[string]*string{}
+	for _, name := range simServices() {
+		fl := name + "-url"
+		urlVals[name] = fs.String(fl, e.str(envName(fl), ""), fmt.Sprintf(
+			"base URL by which the other services reach %s, e.g. http://%s:%d in a container network: advertised when it runs here, used when it runs elsewhere (EFM_%s)",
+			name, name, stack.Ports(stack.DefaultPortBase)[name], envName(fl)))
 	}
 	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""),
 		"user:password: the admin API (/__admin on every port, and the control port) requires HTTP Basic authentication (EFM_ADMIN_AUTH)")
 	switch command {
 	case "ip":
 		fs.StringVar(&cfg.SimHost, "sim-host", e.str("SIM_HOST", "127.0.0.1"),
-			"host where `efm-harness sim` serves the simulators, on the ports of --port-base (EFM_SIM_HOST)")
+			"host where `efm-harness sim` serves the simulators, on the ports of --port-base; --sr-url, --dpo-url, … name a host per service (EFM_SIM_HOST)")
 	}
 	services := fs.String("services", e.str("SERVICES", strings.Join(defaultServices, ",")),
 		"comma-separated services to start (EFM_SERVICES); available: "+strings.Join(stack.Available(), ", "))
+	fs.StringVar(services, "only", *services, "the same as --services, e.g. \"sim --only dpo\" for a container of its own")
 	fs.BoolVar(&cfg.Fast, "fast", mustB(e.boolean("FAST", false)), "scale every interval to milliseconds, for tests (EFM_FAST)")
 	if command != "sim" {
 		fs.BoolVar(&cfg.Plain, "plain", mustB(e.boolean("PLAIN", false)),
@@ -240,6 +259,19 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.Services = append(cfg.Services, s)
 		}
+	}
+	for name, v := range urlVals {
+		if *v == "" {
+			continue
+		}
+		u, err := url.Parse(*v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return cfg, fmt.Errorf("--%s-url %q: give a base URL such as http://%s:%d", name, *v, name, stack.Ports(stack.DefaultPortBase)[name])
+		}
+		if cfg.URLs == nil {
+			cfg.URLs = map[string]string{}
+		}
+		cfg.URLs[name] = strings.TrimRight(*v, "/")
 	}
 	return cfg, nil
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -36,6 +37,7 @@ Commands:
   load      drive messages through an integration point at a fixed rate and report
   bench     measure the stack's ceilings and write reports/bench.md (make bench)
   certs     export the TEST ONLY PKI as PKCS#12 keystores, or regenerate it
+  health    exit 0 when URLs answer 2xx (the container image's health check)
   version   print the version
   help      show this help, or "help <command>" for a command's flags
 
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return runServe(ctx, cmd, rest, stdout, stderr, getenv)
 	case "certs":
 		return runCerts(rest, stdout, stderr, getenv)
+	case "health":
+		return runHealth(ctx, rest, stdout, stderr)
 	case "test":
 		return runTest(ctx, rest, stdout, stderr, getenv)
 	case "load":
@@ -98,12 +102,27 @@ func runServe(ctx context.Context, command string, args []string, stdout, stderr
 	logger := newLogger(stderr, cfg.LogLevel)
 	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, Plain: cfg.Plain, RequireAuth: cfg.RequireAuth,
 		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts,
-		SvarInnInterval: cfg.SvarInnInterval, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth}
+		SvarInnInterval: cfg.SvarInnInterval, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth, IPOrg: cfg.Org}
 	if command == "ip" {
 		sc.Remote = map[string]string{}
 		for _, s := range simServices() {
 			sc.Remote[s] = fmt.Sprintf("http://%s:%d", cfg.SimHost, stack.Ports(cfg.PortBase)[s])
 		}
+	}
+	// --sr-url, --dpo-url, …: a service started here advertises its URL, one started elsewhere is
+	// reached there.
+	for name, u := range cfg.URLs {
+		if slices.Contains(cfg.Services, name) {
+			if sc.Advertise == nil {
+				sc.Advertise = map[string]string{}
+			}
+			sc.Advertise[name] = u
+			continue
+		}
+		if sc.Remote == nil {
+			sc.Remote = map[string]string{}
+		}
+		sc.Remote[name] = u
 	}
 	if !cfg.Quiet {
 		sc.Logger = logger

@@ -27,6 +27,7 @@ import (
 
 	"github.com/efm-harness/efm-harness/fixtures"
 	"github.com/efm-harness/efm-harness/simulator/admin"
+	"github.com/efm-harness/efm-harness/simulator/bearer"
 	"github.com/efm-harness/efm-harness/simulator/dpf"
 	"github.com/efm-harness/efm-harness/simulator/dpi"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
@@ -119,6 +120,11 @@ type Config struct {
 	// container), so that an integration point started here uses them: `efm-harness ip` next to
 	// `efm-harness sim`. A service started here wins over a remote one.
 	Remote map[string]string
+	// Advertise names the base URLs by which other hosts reach services started here, such as
+	// http://maskinporten:9100 for a container on a network where its service name resolves. A service
+	// with one names it wherever it gives out its own URL (Maskinporten's issuer, DPF's download URLs, the
+	// control port's overview) and Stack.URL returns it; without one, the listener's address is used.
+	Advertise map[string]string
 	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
 	// the population's "receiver" organisation, so that two integration points exchange messages.
 	IPs int
@@ -227,6 +233,17 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			st.urls[name] = strings.TrimRight(u, "/")
 		}
 	}
+	for name, u := range cfg.Advertise {
+		if _, local := st.urls[name]; local && u != "" {
+			st.urls[name] = strings.TrimRight(u, "/")
+		}
+	}
+	// A Maskinporten simulator that runs elsewhere (another container) signs its tokens with the test
+	// PKI's Maskinporten credential, so the simulators here check them as they check a local one's.
+	remoteMP, err := st.remoteMaskinporten()
+	if err != nil {
+		return nil, err
+	}
 
 	if slices.Contains(cfg.Services, Maskinporten) {
 		cred := cfg.PKI.MustGet(fixtures.CredMaskinporten)
@@ -254,9 +271,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 				c, ok := pki.Get(orgnr)
 				return c.Key, c.Certificate, ok
 			}}
-		if st.Maskinporten != nil {
-			opts.Maskinporten = st.Maskinporten.Verifier()
-		}
+		opts.Maskinporten = st.maskinportenVerifier(remoteMP)
 		d, err := dpo.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("start dpo: %w", err)
@@ -267,9 +282,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	if slices.Contains(cfg.Services, DPV) {
 		alt := cfg.PKI.MustGet(fixtures.CredAltinn)
 		opts := dpv.Options{Signer: alt.Key, Certificate: alt.Certificate, Logger: cfg.Logger}
-		if st.Maskinporten != nil {
-			opts.Maskinporten = st.Maskinporten.Verifier()
-		}
+		opts.Maskinporten = st.maskinportenVerifier(remoteMP)
 		d, err := dpv.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("start dpv: %w", err)
@@ -299,9 +312,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 				c, ok := pki.Get(orgnr)
 				return c.Key, c.Certificate, ok
 			}}
-		if st.Maskinporten != nil {
-			opts.Maskinporten = st.Maskinporten.Verifier()
-		}
+		opts.Maskinporten = st.maskinportenVerifier(remoteMP)
 		d, err := dpf.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("start dpf: %w", err)
@@ -321,9 +332,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			// seconds; scenarios (Fast) send it when they want it.
 			opts.AapningAfter = 5 * time.Second
 		}
-		if st.Maskinporten != nil {
-			opts.Maskinporten = st.Maskinporten.Verifier()
-		}
+		opts.Maskinporten = st.maskinportenVerifier(remoteMP)
 		d, err := dpi.New(opts)
 		if err != nil {
 			return nil, fmt.Errorf("start dpi: %w", err)
@@ -341,9 +350,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 			RequireAuth:       cfg.RequireAuth,
 			Logger:            cfg.Logger,
 		}
-		if st.Maskinporten != nil {
-			mp := st.Maskinporten
+		if mp := st.Maskinporten; mp != nil {
 			opts.TokenKeys = func() (*jose.JSONWebKeySet, error) { ks := mp.JWKS(); return &ks, nil }
+		} else if remoteMP != nil {
+			ks := remoteMP.JWKS()
+			opts.TokenKeys = func() (*jose.JSONWebKeySet, error) { return &ks, nil }
 		}
 		srv, err := sr.New(opts)
 		if err != nil {
@@ -388,6 +399,33 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	st.order = listen
 	ok = true
 	return st, nil
+}
+
+// remoteMaskinporten is, when Maskinporten is not started here but Config.Remote names one, a stand-in
+// with the same signing credential (never served): its verifier and key set check the remote one's
+// tokens. Nil otherwise.
+func (st *Stack) remoteMaskinporten() (*maskinporten.Server, error) {
+	if slices.Contains(st.cfg.Services, Maskinporten) || st.cfg.Remote[Maskinporten] == "" {
+		return nil, nil
+	}
+	cred := st.cfg.PKI.MustGet(fixtures.CredMaskinporten)
+	mp, err := maskinporten.New(maskinporten.Options{Signer: cred.Key, Certificate: cred.Certificate, Roots: st.cfg.PKI.Pool()})
+	if err != nil {
+		return nil, fmt.Errorf("start stack: the remote maskinporten's key set: %w", err)
+	}
+	return mp, nil
+}
+
+// maskinportenVerifier checks Maskinporten tokens for a simulator: the local Maskinporten's, else the
+// remote one's stand-in's, else nil (tokens are read without checking their signature).
+func (st *Stack) maskinportenVerifier(remote *maskinporten.Server) *bearer.Verifier {
+	switch {
+	case st.Maskinporten != nil:
+		return st.Maskinporten.Verifier()
+	case remote != nil:
+		return remote.Verifier()
+	}
+	return nil
 }
 
 // startIP starts a reference integration point named name for organisation org, configured against the
