@@ -63,7 +63,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	modes := fs.String("modes", "full,plain", "crypto modes to measure")
 	fs.BoolVar(&cfg.SkipSteady, "skip-steady", false, "leave out the steady run")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: efm-harness bench [flags]\n\nStarts the stack as a separate process (efm-harness up) once per run and drives\nDPO messages through it with the load generator: a ladder of rates, each for\n--duration, until one misses the bar (errors, drops, or accepted→SENDT p99 over\n--p99); then half the highest rate, wrk against the address register and a bare\nhandler, and a --steady run for memory. Writes %s/bench.md.\n\nFlags:\n", "reports")
+		fmt.Fprintf(stderr, "Usage: efm-harness bench [flags]\n\nStarts the stack as a separate process (efm-harness up) once per run and drives\nDPO messages through it with the load generator: a ladder of rates, each for\n--duration (after a 5 s warm-up at half the rate), until one misses the bar (errors, drops, or accepted→SENDT p99 over\n--p99); then half the highest rate, wrk against the address register and a bare\nhandler, and a --steady run for memory. Writes %s/bench.md.\n\nFlags:\n", "reports")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -194,6 +194,14 @@ func benchRun(ctx context.Context, self string, cfg benchConfig, mode string, ra
 	if err != nil {
 		return nil, err
 	}
+	// Warm up for 5 s at half the rate (tokens, register answers, connections, the Go runtime), so that
+	// the measured run shows the steady state rather than the first second's cold calls; then let the
+	// warm-up's messages drain.
+	if _, err := loadtest.Run(ctx, loadtest.Options{Schedule: loadtest.Constant(loadtest.Rate(rate/2), 5*time.Second),
+		Flows: []loadtest.Weighted{{Flow: flow, Weight: 1}}, GracefulStop: 10 * time.Second}); err != nil {
+		return nil, err
+	}
+	time.Sleep(3 * time.Second)
 	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Name: "efm-harness bench"})
 	if err != nil {
 		return nil, err
