@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&cfg.PortBase, "port-base", 19090, "port base of the stacks the benchmark starts")
 	fs.DurationVar(&cfg.Duration, "duration", 60*time.Second, "how long each rate must hold")
 	fs.DurationVar(&cfg.Steady, "steady", 10*time.Minute, "length of the steady run whose memory is reported")
-	fs.Float64Var(&cfg.Start, "start", 40, "first rate of the ladder, per second")
+	fs.Float64Var(&cfg.Start, "start", 80, "first rate of the ladder, per second")
 	fs.Float64Var(&cfg.Step, "step", 1.25, "factor between the ladder's rates")
 	fs.Float64Var(&cfg.MaxRate, "max-rate", 2000, "highest rate tried")
 	fs.DurationVar(&cfg.P99, "p99", time.Second, "the accepted→SENDT p99 a rate must keep")
