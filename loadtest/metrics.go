@@ -12,12 +12,17 @@ import (
 const (
 	// MetricIteration is a whole flow, from its intended start to its end (scheduler lag included).
 	MetricIteration = "iteration"
-	// MetricE2ESendt is from a message's acceptance (the send answered 200) to its SENDT status.
+	// MetricE2ESendt is from a message's send request (before it is answered, so that no status can come
+	// first) to its SENDT status's webhook.
 	MetricE2ESendt = "e2e_sendt"
-	// MetricE2ELevert is from a message's acceptance to its LEVERT status, where the channel gives one.
+	// MetricE2ELevert is from a message's send request to its LEVERT status, where the channel gives one.
 	MetricE2ELevert = "e2e_levert"
-	// MetricE2EReceived is from a message's acceptance at the sending integration point to its pop at the
-	// receiving one (the receive flow).
+	// MetricE2ESimulator is from a message's send to its arrival at the simulated broker (the DPO upload
+	// published, the DPV correspondence, the DPF forsendelse, the DPI message), read from the simulators'
+	// admin lists after the run (Arrivals).
+	MetricE2ESimulator = "e2e_simulator"
+	// MetricE2EReceived is from a message's send request at the sending integration point to its pop at
+	// the receiving one (the receive flow).
 	MetricE2EReceived = "e2e_received"
 )
 

@@ -15,7 +15,7 @@ import (
 
 // metricOrder is the order of the summary's rows.
 var metricOrder = []string{"create", "upload", "send", "multipart", "peek", "pop", "delete", "get", MetricIteration,
-	MetricE2ESendt, MetricE2ELevert, MetricE2EReceived}
+	MetricE2ESimulator, MetricE2ESendt, MetricE2ELevert, MetricE2EReceived}
 
 // MetricNames lists r's metrics in summary order.
 func (r *Result) MetricNames() []string {
@@ -81,6 +81,9 @@ func WriteSummary(w io.Writer, r *Result) {
 			short(s.P90), short(s.P95), short(s.P99), short(s.P999), short(s.Max))
 	}
 	tw.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	if len(r.Errors) > 0 {
 		fmt.Fprintln(w, "\nerrors:")
 		for _, e := range r.Errors {
@@ -155,9 +158,14 @@ func RenderHTML(w io.Writer, r *Result) error {
 	var started, sendt, intended, failed []float64
 	var prev Second
 	for _, s := range r.Timeline {
-		started = append(started, float64(s.Started-prev.Started))
-		sendt = append(sendt, float64(s.Sendt-prev.Sendt))
-		failed = append(failed, float64(s.Failed-prev.Failed+s.Dropped-prev.Dropped))
+		// Per second of the entry's own span: a tick that came late covers more than a second.
+		dt := (s.At - prev.At).Seconds()
+		if dt <= 0 {
+			dt = 1
+		}
+		started = append(started, float64(s.Started-prev.Started)/dt)
+		sendt = append(sendt, float64(s.Sendt-prev.Sendt)/dt)
+		failed = append(failed, float64(s.Failed-prev.Failed+s.Dropped-prev.Dropped)/dt)
 		intended = append(intended, float64(s.Intended))
 		prev = s
 	}
@@ -270,7 +278,8 @@ pre{background:#f5f7fa;padding:1em;overflow:auto;border-radius:6px;font-size:12p
 <table><tr><th>metric</th><th>count</th><th>avg</th><th>min</th><th>p50</th><th>p90</th><th>p95</th><th>p99</th><th>p99.9</th><th>max</th></tr>
 {{range .Rows}}<tr><td>{{.Name}}</td><td>{{.Stats.Count}}</td><td>{{short .Stats.Mean}}</td><td>{{short .Stats.Min}}</td><td>{{short .Stats.P50}}</td><td>{{short .Stats.P90}}</td><td>{{short .Stats.P95}}</td><td>{{short .Stats.P99}}</td><td>{{short .Stats.P999}}</td><td>{{short .Stats.Max}}</td></tr>{{end}}
 </table>
-<p class="meta">Steps are service times (request to answer); iteration is from the intended start (so scheduler lag and queueing show); e2e_* are from the send request to the status's webhook.</p>
+<p class="meta">Steps are service times (request to answer); iteration is from the intended start (so scheduler lag and queueing show); e2e_sendt/e2e_levert are from the send request to the status's webhook; e2e_simulator from the send request to the message's arrival at the simulated broker (its own clock, read after the run); e2e_received to its pop at the receiving integration point.</p>
+{{range .R.Notes}}<p class="meta">Note: {{.}}</p>{{end}}
 {{if .R.Errors}}<h2>Errors</h2><table><tr><th>kind</th><th>count</th><th>example</th></tr>
 {{range .R.Errors}}<tr><td>{{.Kind}}</td><td>{{.Count}}</td><td style="text-align:left">{{range $i, $s := .Samples}}{{if not $i}}{{$s}}{{end}}{{end}}</td></tr>{{end}}</table>{{end}}
 {{if .Resources}}<h2>Resources of the target's processes</h2>{{range .Resources}}{{.}}{{end}}{{end}}

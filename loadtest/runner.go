@@ -48,6 +48,10 @@ type Options struct {
 	Live io.Writer
 	// Seed seeds the flow mix (0: random).
 	Seed uint64
+	// ControlURL, when set with a Tracker, is the harness's control port: after the run the simulators'
+	// admin lists give each message's arrival (MetricE2ESimulator). AdminAuth is "user:password" for a
+	// protected admin API.
+	ControlURL, AdminAuth string
 }
 
 // Iteration is one run of a flow: it times steps and reports accepted messages.
@@ -58,7 +62,6 @@ type Iteration struct {
 	Intended time.Time
 	shard    *Shard
 	tracker  *Tracker
-	failed   bool
 }
 
 // Step times fn as metric name (from its own start: the service time) and counts its error, classified,
@@ -128,6 +131,8 @@ type Result struct {
 	Resources []ProcessSeries `json:"resources,omitempty"`
 	// Thresholds are filled in by Evaluate.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Notes are what the run could not measure, in words.
+	Notes []string `json:"notes,omitempty"`
 	// Meta holds what the caller knows of the run (target, mode, machine).
 	Meta map[string]string `json:"meta,omitempty"`
 }
@@ -348,6 +353,19 @@ schedule:
 	res.Dropped = c.dropped.Load()
 	res.Cancelled = c.cancelled.Load()
 	res.PeakVUs = c.peakVUs.Load()
+	if opts.Tracker != nil && opts.ControlURL != "" {
+		if sims := SimulatorsOf(res.Flows); len(sims) > 0 {
+			arrivals, err := Arrivals(ctx, opts.ControlURL, opts.AdminAuth, sims)
+			found, wanted := opts.Tracker.RecordArrivals(arrivals, rec.Shard())
+			if err != nil {
+				res.Notes = append(res.Notes, err.Error())
+			}
+			if found < wanted {
+				res.Notes = append(res.Notes, fmt.Sprintf("e2e_simulator covers %d of the %d messages sent to simulators "+
+					"(the simulators keep bounded lists, so a long run's first messages may be gone)", found, wanted))
+			}
+		}
+	}
 	res.Metrics = rec.Totals()
 	res.PerFlow = map[string]FlowCounts{}
 	for i := range perFlow {

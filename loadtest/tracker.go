@@ -43,10 +43,10 @@ type E2ECounts struct {
 func (c E2ECounts) Failed() int64 { return c.Feil + c.Expired + c.Missing }
 
 type tracked struct {
-	sending  time.Time
-	expect   Expect
-	sendt    bool
-	accepted bool
+	sending time.Time
+	expect  Expect
+	sendt   bool
+	levert  bool // LEVERT came before SENDT (webhooks are pushed in no particular order)
 }
 
 // Tracker follows sent messages through the integration point's webhooks (a subscription to SENDT,
@@ -61,14 +61,23 @@ type Tracker struct {
 	url      string
 	keepSent bool
 
-	mu      sync.Mutex
-	shard   *Shard
-	pending map[string]*tracked
-	early   map[string][]event
-	sentAt  map[string]time.Time // kept for the receive flow
-	counts  E2ECounts
-	errs    map[string]*ErrorCount
+	mu          sync.Mutex
+	shard       *Shard
+	pending     map[string]*tracked
+	sent        map[string]sentInfo // with KeepSent: every message sent (up to maxSent)
+	sentDropped int64               // sends beyond maxSent, not kept
+	counts      E2ECounts
+	errs        map[string]*ErrorCount
 }
+
+type sentInfo struct {
+	at       time.Time
+	flow     string
+	received bool
+}
+
+// maxSent bounds the send times the tracker keeps after a message is done.
+const maxSent = 2_000_000
 
 type event struct {
 	status string
@@ -83,7 +92,8 @@ type TrackerOptions struct {
 	// Advertise is the push endpoint's base URL as the integration point sees it (default: the listener's
 	// own address), e.g. http://host.docker.internal:PORT for an integration point in a container.
 	Advertise string
-	// KeepSent keeps each message's send time after it is done, so that the receive flow can time it.
+	// KeepSent keeps every message's send time (up to 2 million) after it is done: the receive flow and
+	// the simulators' arrivals (Options.ControlURL) need it.
 	KeepSent bool
 	// Name names the subscription (default "efm-harness load").
 	Name string
@@ -101,8 +111,8 @@ func NewTracker(ctx context.Context, c *Client, opts TrackerOptions) (*Tracker, 
 	if err != nil {
 		return nil, fmt.Errorf("webhook receiver: %w", err)
 	}
-	t := &Tracker{client: c, ln: ln, keepSent: opts.KeepSent, pending: map[string]*tracked{}, early: map[string][]event{},
-		sentAt: map[string]time.Time{}, errs: map[string]*ErrorCount{}}
+	t := &Tracker{client: c, ln: ln, keepSent: opts.KeepSent, pending: map[string]*tracked{},
+		sent: map[string]sentInfo{}, errs: map[string]*ErrorCount{}}
 	base := opts.Advertise
 	if base == "" {
 		base = "http://" + ln.Addr().String()
@@ -173,11 +183,8 @@ func (t *Tracker) serve(w http.ResponseWriter, r *http.Request) {
 	defer t.mu.Unlock()
 	m := t.pending[ev.MessageID]
 	if m == nil {
-		// A status that came before Sending (impossible) or after the message was done; or one of a
-		// message that is not ours. Keep a few early ones in case Sending is just behind.
-		if len(t.early) < 10000 {
-			t.early[ev.MessageID] = append(t.early[ev.MessageID], event{ev.Status, now, ev.Description})
-		}
+		// A status of a message that is done (e.g. DPO's LEVERT when the flow waits for SENDT only) or
+		// not ours. None can come before Sending, which is called before the send request.
 		return
 	}
 	t.apply(ev.MessageID, m, event{ev.Status, now, ev.Description})
@@ -193,13 +200,19 @@ func (t *Tracker) apply(id string, m *tracked, ev event) {
 			t.counts.Sendt++
 			t.record(MetricE2ESendt, m.expect.Flow, elapsed)
 		}
-		if !m.expect.Levert {
+		if !m.expect.Levert || m.levert {
 			t.done(id)
 		}
 	case "LEVERT":
+		if m.levert {
+			return
+		}
+		m.levert = true
 		t.counts.Levert++
 		t.record(MetricE2ELevert, m.expect.Flow, elapsed)
-		t.done(id)
+		if m.sendt {
+			t.done(id)
+		}
 	case "FEIL", "LEVETID_UTLOPT":
 		if ev.status == "FEIL" {
 			t.counts.Feil++
@@ -224,9 +237,6 @@ func (t *Tracker) record(metric, flow string, d time.Duration) {
 }
 
 func (t *Tracker) done(id string) {
-	if m := t.pending[id]; m != nil && t.keepSent {
-		t.sentAt[id] = m.sending
-	}
 	delete(t.pending, id)
 }
 
@@ -248,13 +258,12 @@ func (t *Tracker) Sending(messageID string, expect Expect) {
 	defer t.mu.Unlock()
 	m := &tracked{sending: time.Now(), expect: expect}
 	t.pending[messageID] = m
-	t.counts.Accepted++
-	for _, ev := range t.early[messageID] {
-		if t.pending[messageID] != nil {
-			t.apply(messageID, m, ev)
-		}
+	if t.keepSent && len(t.sent) < maxSent {
+		t.sent[messageID] = sentInfo{at: m.sending, flow: expect.Flow}
+	} else if t.keepSent {
+		t.sentDropped++
 	}
-	delete(t.early, messageID)
+	t.counts.Accepted++
 }
 
 // Forget stops waiting for messageID (its send failed).
@@ -263,6 +272,7 @@ func (t *Tracker) Forget(messageID string) {
 	defer t.mu.Unlock()
 	if _, ok := t.pending[messageID]; ok {
 		delete(t.pending, messageID)
+		delete(t.sent, messageID)
 		t.counts.Accepted--
 	}
 }
@@ -270,19 +280,17 @@ func (t *Tracker) Forget(messageID string) {
 // Received records the time from the send of messageID to now, if this run sent it.
 func (t *Tracker) Received(messageID string, shard *Shard) {
 	t.mu.Lock()
-	at, ok := t.sentAt[messageID]
-	if !ok {
-		if m := t.pending[messageID]; m != nil {
-			at, ok = m.sending, true
-		}
-	}
-	if ok {
-		delete(t.sentAt, messageID)
+	info, ok := t.sent[messageID]
+	if ok && !info.received {
+		info.received = true
+		t.sent[messageID] = info
 		t.counts.Received++
+	} else {
+		ok = false
 	}
 	t.mu.Unlock()
 	if ok {
-		shard.Record(MetricE2EReceived, time.Since(at))
+		shard.Record(MetricE2EReceived, time.Since(info.at))
 	}
 }
 
@@ -322,14 +330,18 @@ func (t *Tracker) Drain(ctx context.Context, d time.Duration) {
 		ids = append(ids, id)
 	}
 	t.mu.Unlock()
-	const maxChecks = 2000
+	// Ask for the statuses of at most maxChecks of them, within checkTime altogether; an interrupted run
+	// asks for none. The rest count as missing, unchecked.
+	const maxChecks, checkTime = 2000, time.Minute
+	cctx, cancel := context.WithTimeout(ctx, checkTime)
+	defer cancel()
 	sem := make(chan struct{}, 8)
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		if i >= maxChecks {
+		if i >= maxChecks || cctx.Err() != nil {
 			t.mu.Lock()
 			t.counts.Missing++
-			t.errorLocked("e2e: no status within the drain", id)
+			t.errorLocked("e2e: no final status within the drain (not checked)", id)
 			delete(t.pending, id)
 			t.mu.Unlock()
 			continue
@@ -339,7 +351,7 @@ func (t *Tracker) Drain(ctx context.Context, d time.Duration) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			t.check(ctx, id)
+			t.check(cctx, id)
 		}()
 	}
 	wg.Wait()
@@ -347,7 +359,7 @@ func (t *Tracker) Drain(ctx context.Context, d time.Duration) {
 
 // check asks for one outstanding message's statuses.
 func (t *Tracker) check(ctx context.Context, id string) {
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	_, raw, err := t.client.Do(cctx, http.MethodGet, "/api/statuses/"+id+"?size=50", nil, nil)
 	var page struct {
@@ -383,4 +395,32 @@ func (t *Tracker) check(ctx context.Context, id string) {
 		t.errorLocked("e2e: no final status within the drain (last "+last+")", id)
 	}
 	delete(t.pending, id)
+}
+
+// RecordArrivals adds, for every message this run sent with a flow that goes to a simulator and that
+// arrived there (by messageId), the time from its send to its arrival (MetricE2ESimulator, and per flow),
+// into shard. It returns how many it found of how many it looked for.
+func (t *Tracker) RecordArrivals(arrivals map[string]time.Time, shard *Shard) (found, wanted int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id, info := range t.sent {
+		if len(SimulatorsOf([]string{info.flow})) == 0 {
+			continue
+		}
+		wanted++
+		at, ok := arrivals[id]
+		if !ok {
+			continue
+		}
+		found++
+		d := at.Sub(info.at)
+		if d < 0 {
+			d = 0
+		}
+		shard.Record(MetricE2ESimulator, d)
+		if info.flow != "" {
+			shard.Record(MetricE2ESimulator+"."+info.flow, d)
+		}
+	}
+	return found, wanted
 }

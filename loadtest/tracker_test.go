@@ -114,7 +114,7 @@ func TestTrackerTimesStatusesAndChecksTheSilentOnes(t *testing.T) {
 	}
 }
 
-func TestTrackerTakesAStatusThatOvertakesTheSend(t *testing.T) {
+func TestTrackerTakesLevertBeforeSendt(t *testing.T) {
 	ip := &statusIP{statuses: map[string][]string{}}
 	srv := httptest.NewServer(ip)
 	defer srv.Close()
@@ -123,10 +123,18 @@ func TestTrackerTakesAStatusThatOvertakesTheSend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	tr.attach(NewRecorder().Shard())
-	ip.push(t, "x", "SENDT") // before Sending: kept as early
-	tr.Sending("x", Expect{})
-	if c := tr.Counts(); c.Sendt != 1 || c.Outstanding != 0 {
-		t.Errorf("counts %+v, want the early SENDT applied", c)
+	rec := NewRecorder()
+	tr.attach(rec.Shard())
+	tr.Sending("x", Expect{Levert: true, Flow: "dpv"})
+	ip.push(t, "x", "LEVERT") // webhooks are pushed in no particular order
+	if c := tr.Counts(); c.Outstanding != 1 {
+		t.Fatalf("after LEVERT alone: %+v, want it still waiting for SENDT", c)
+	}
+	ip.push(t, "x", "SENDT")
+	if c := tr.Counts(); c.Sendt != 1 || c.Levert != 1 || c.Outstanding != 0 {
+		t.Errorf("counts %+v, want SENDT and LEVERT, nothing outstanding", c)
+	}
+	if n := rec.Totals()[MetricE2ESendt+".dpv"].Count; n != 1 {
+		t.Errorf("e2e_sendt.dpv count %d, want 1", n)
 	}
 }

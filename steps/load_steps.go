@@ -41,6 +41,7 @@ func runLoad(ctx context.Context, flows, rate, duration string) error {
 	}
 	user, pw, _ := strings.Cut(w.cfg.IPAuth, ":")
 	hc := loadtest.NewHTTPClient(256, 30*time.Second)
+	defer hc.CloseIdleConnections()
 	ip := &loadtest.Client{BaseURL: w.cfg.IPURL, User: user, Password: pw, HTTP: hc}
 	var ip2 *loadtest.Client
 	if w.cfg.IP2URL != "" {
@@ -54,13 +55,13 @@ func runLoad(ctx context.Context, flows, rate, duration string) error {
 		}
 		weighted = append(weighted, loadtest.Weighted{Flow: f, Weight: mix[name]})
 	}
-	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{KeepSent: mix[loadtest.FlowReceive] > 0, Name: "efm-harness scenario load"})
+	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{KeepSent: true, Name: "efm-harness scenario load"})
 	if err != nil {
 		return err
 	}
 	defer tr.Close()
 	res, err := loadtest.Run(ctx, loadtest.Options{Schedule: loadtest.Constant(r, d), Flows: weighted, Tracker: tr,
-		MaxVUs: 256, GracefulStop: 30 * time.Second, Drain: 60 * time.Second})
+		MaxVUs: 256, GracefulStop: 30 * time.Second, Drain: 60 * time.Second, ControlURL: w.cfg.ControlURL, AdminAuth: w.cfg.AdminAuth})
 	if err != nil {
 		return err
 	}

@@ -73,6 +73,9 @@ var capabilities = []struct {
 	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) bool { return c.DPFURL != "" }},
 	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) bool { return c.DPIURL != "" }},
 	{"@crash", "a way to kill and restart the integration point (--ip-restart-cmd)", func(c Config) bool { return c.RestartIP != nil }},
+	// The load generator's webhook receiver listens on this machine's loopback interface.
+	{"@load", "an integration point on this machine (--ip-url on 127.0.0.1 or localhost), which can push webhooks to the load generator",
+		func(c Config) bool { return c.IPURL != "" && loadtest.CheckLoopback(c.IPURL) == nil }},
 }
 
 // lacks names what a scenario with these tags needs and the target does not have; "" when it has all.

@@ -70,6 +70,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	cfg.Modes = strings.Split(*modes, ",")
+	if cfg.Step <= 1 || cfg.Start <= 0 {
+		return fmt.Errorf("--start must be positive and --step above 1 (got %g and %g)", cfg.Start, cfg.Step)
+	}
 	if err := os.MkdirAll(cfg.Reports, 0o755); err != nil {
 		return err
 	}
@@ -124,10 +127,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if len(p.Samples) < 2 {
 				continue
 			}
-			first := p.Samples[min(len(p.Samples)-1, 60)].RSS
+			// The simulators' bounded stores (10 000 DPO transfers) fill during the first minutes; from a
+			// third of the run on, the line must be flat.
+			third := p.Samples[len(p.Samples)/3].RSS
+			var late uint64
+			for _, x := range p.Samples[len(p.Samples)/3:] {
+				late = max(late, x.RSS)
+			}
 			last := p.Samples[len(p.Samples)-1].RSS
-			fmt.Fprintf(&md, "| steady %s at %.0f/s (full): RSS of the stack process (%s) | peak %s; %s after 1 min, %s at the end |\n",
-				cfg.Steady, rate, strings.Join(p.Roles, ","), mib(p.PeakRSS), mib(first), mib(last))
+			fmt.Fprintf(&md, "| steady %s at %.0f/s (full): RSS of the stack process (%s: IP and simulators) | %s at a third of the run, at most %s after it, %s at the end (peak %s) |\n",
+				cfg.Steady, rate, strings.Join(p.Roles, ","), mib(third), mib(late), mib(last), mib(p.PeakRSS))
 		}
 	}
 	out := filepath.Join(cfg.Reports, "bench.md")
@@ -144,7 +153,7 @@ func mib(b uint64) string       { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<
 // benchLadder climbs the rates until one misses the bar.
 func benchLadder(ctx context.Context, self string, cfg benchConfig, mode string, log io.Writer) ([]benchRung, error) {
 	var rungs []benchRung
-	for rate := cfg.Start; rate <= cfg.MaxRate; rate = math.Round(rate * cfg.Step) {
+	for rate := cfg.Start; rate <= cfg.MaxRate; rate = math.Max(rate+1, math.Round(rate*cfg.Step)) {
 		res, err := benchRun(ctx, self, cfg, mode, rate, cfg.Duration, filepath.Join(cfg.Reports, fmt.Sprintf("bench-%s-%.0f.html", mode, rate)), log)
 		if err != nil {
 			return nil, err
@@ -189,6 +198,7 @@ func benchRun(ctx context.Context, self string, cfg benchConfig, mode string, ra
 		return nil, err
 	}
 	hc := loadtest.NewHTTPClient(1000, 30*time.Second)
+	defer hc.CloseIdleConnections()
 	ip := &loadtest.Client{BaseURL: ipURL, HTTP: hc}
 	flow, err := loadtest.NewFlow(loadtest.FlowDPOSmall, loadtest.FlowConfig{IP: ip, Population: fixtures.Default()})
 	if err != nil {
@@ -201,8 +211,12 @@ func benchRun(ctx context.Context, self string, cfg benchConfig, mode string, ra
 		Flows: []loadtest.Weighted{{Flow: flow, Weight: 1}}, GracefulStop: 10 * time.Second}); err != nil {
 		return nil, err
 	}
-	time.Sleep(3 * time.Second)
-	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Name: "efm-harness bench"})
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(3 * time.Second):
+	}
+	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Name: "efm-harness bench", KeepSent: true})
 	if err != nil {
 		return nil, err
 	}
@@ -213,7 +227,8 @@ func benchRun(ctx context.Context, self string, cfg benchConfig, mode string, ra
 	}
 	fmt.Fprintf(log, "bench: %s, dpo-small at %.0f/s for %s\n", mode, rate, d)
 	res, err := loadtest.Run(ctx, loadtest.Options{Schedule: loadtest.Constant(loadtest.Rate(rate), d), Flows: []loadtest.Weighted{{Flow: flow, Weight: 1}},
-		Tracker: tr, Sampler: sm, Drain: 30 * time.Second, GracefulStop: 30 * time.Second})
+		Tracker: tr, Sampler: sm, Drain: 30 * time.Second, GracefulStop: 30 * time.Second,
+		ControlURL: fmt.Sprintf("http://127.0.0.1:%d", stack.Ports(cfg.PortBase)[stack.Control])})
 	if err != nil {
 		return nil, err
 	}
@@ -246,8 +261,13 @@ func startProcess(ctx context.Context, self string, args []string, log io.Writer
 
 func waitHealthy(ctx context.Context, url string, d time.Duration) error {
 	deadline := time.Now().Add(d)
+	hc := &http.Client{Timeout: 2 * time.Second}
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if resp, err := http.Get(url); err == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := hc.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return nil

@@ -22,6 +22,9 @@ import (
 // exitThresholds is the exit status when a threshold fails, as k6 uses (errext/exitcodes).
 const exitThresholds = 99
 
+// exitInterrupted is the exit status of a run cut short by a signal (128 + SIGINT, as shells report it).
+const exitInterrupted = 130
+
 // exitError carries an exit status other than 1.
 type exitError struct {
 	code int
@@ -41,6 +44,7 @@ func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 type loadConfig struct {
 	IPURL, IP2URL, IPAuth  string
 	URL                    string
+	ControlURL, AdminAuth  string
 	Flows                  string
 	Rate, StartRate        string
 	Duration               time.Duration
@@ -66,6 +70,9 @@ func parseLoad(args []string, getenv func(string) string, out io.Writer) (loadCo
 	fs.StringVar(&cfg.IPURL, "ip-url", e.str("IP_URL", fmt.Sprintf("http://127.0.0.1:%d", ports[stack.IP])), "integration point to load, ours or a real one (EFM_IP_URL)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "receiving integration point, for the receive flow (with receive in the mix, DPO flows wait for LEVERT) (EFM_IP2_URL)")
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points require HTTP Basic authentication (EFM_IP_AUTH)")
+	fs.StringVar(&cfg.ControlURL, "control-url", e.str("CONTROL_URL", fmt.Sprintf("http://127.0.0.1:%d", ports[stack.Control])),
+		"harness control port: after the run, each message's arrival at the simulators gives e2e_simulator; empty skips (EFM_CONTROL_URL)")
+	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""), "user:password when the harness's admin API is protected (EFM_ADMIN_AUTH)")
 	fs.StringVar(&cfg.URL, "url", "", "what the get flow fetches (a single endpoint, e.g. the address register's /identifier/910077473)")
 	fs.StringVar(&cfg.Flows, "flow", e.str("LOAD_FLOW", loadtest.FlowDPOSmall), "flow, or a weighted mix such as dpo-small=3,dpf=1; one of "+strings.Join(loadtest.FlowNames(), ", "))
 	fs.StringVar(&cfg.Rate, "rate", e.str("LOAD_RATE", "50/s"), "constant arrival rate (200/s, 600/m) for --duration")
@@ -213,13 +220,15 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	if mode == "" {
 		mode = info.mode
 	}
-	opts := loadtest.Options{Schedule: sched, Flows: flows, MaxVUs: cfg.MaxVUs, GracefulStop: cfg.GracefulStop, Drain: cfg.Drain, Seed: cfg.Seed}
+	opts := loadtest.Options{Schedule: sched, Flows: flows, MaxVUs: cfg.MaxVUs, GracefulStop: cfg.GracefulStop, Drain: cfg.Drain, Seed: cfg.Seed,
+		ControlURL: cfg.ControlURL, AdminAuth: cfg.AdminAuth}
 	if !cfg.Quiet {
 		opts.Live = stderr
 	}
 	sendsMessages := len(mix) > 1 || (mix[loadtest.FlowReceive] == 0 && !onlyGet)
 	if !cfg.NoWebhooks && (sendsMessages || ip2 != nil) {
-		tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Listen: cfg.WebhookListen, Advertise: cfg.Webhook, KeepSent: mix[loadtest.FlowReceive] > 0})
+		tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{Listen: cfg.WebhookListen, Advertise: cfg.Webhook,
+			KeepSent: mix[loadtest.FlowReceive] > 0 || cfg.ControlURL != ""})
 		if err != nil {
 			return err
 		}
@@ -255,6 +264,10 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		target = cfg.URL
 	}
 	res.Meta = map[string]string{"target": target, "mode": mode, "machine": machine(), "ip": info.name}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		res.Notes = append(res.Notes, "interrupted: the run ended early, so its numbers cover only part of the schedule")
+	}
 	passed := loadtest.Evaluate(res, ths)
 	fmt.Fprintln(stdout)
 	loadtest.WriteSummary(stdout, res)
@@ -275,6 +288,9 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		}
 		abs, _ := filepath.Abs(cfg.HTML)
 		fmt.Fprintf(stdout, "report: file://%s\n", abs)
+	}
+	if interrupted {
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted")}
 	}
 	if !passed {
 		var failed []string

@@ -28,6 +28,8 @@ type testConfig struct {
 	SRURL, MaskinportenURL, ControlURL            string
 	IPURL, IP2URL, DPOURL, DPVURL, DPFURL, DPIURL string
 	IPAuth, AdminAuth                             string
+	SimHost                                       string
+	PortBase                                      int
 	IPRestartCmd                                  string
 	Tags                                          string
 	Format                                        string
@@ -45,6 +47,13 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.SRURL, "sr-url", e.str("SR_URL", ""), "address register under test (EFM_SR_URL)")
 	fs.StringVar(&cfg.MaskinportenURL, "maskinporten-url", e.str("MASKINPORTEN_URL", ""), "Maskinporten under test (EFM_MASKINPORTEN_URL)")
 	fs.StringVar(&cfg.ControlURL, "control-url", e.str("CONTROL_URL", ""), "harness control port of that stack (EFM_CONTROL_URL)")
+	fs.StringVar(&cfg.SimHost, "sim-host", e.str("SIM_HOST", ""),
+		"host of a running `efm-harness sim` (or up): fills every simulator URL and --control-url not given, at the ports of --port-base (EFM_SIM_HOST)")
+	base, err := e.integer("PORT_BASE", stack.DefaultPortBase)
+	if err != nil {
+		return cfg, err
+	}
+	fs.IntVar(&cfg.PortBase, "port-base", base, "port base of --sim-host (EFM_PORT_BASE)")
 	fs.StringVar(&cfg.IPURL, "ip-url", e.str("IP_URL", ""), "integration point under test, ours or a real one (EFM_IP_URL)")
 	fs.StringVar(&cfg.DPOURL, "dpo-url", e.str("DPO_URL", ""), "DPO broker simulator of that stack (EFM_DPO_URL)")
 	fs.StringVar(&cfg.DPVURL, "dpv-url", e.str("DPV_URL", ""), "DPV correspondence simulator of that stack (EFM_DPV_URL)")
@@ -83,6 +92,21 @@ Flags:
 		return cfg, err
 	}
 	cfg.Paths = fs.Args()
+	if cfg.SimHost != "" {
+		ports := stack.Ports(cfg.PortBase)
+		fill := func(u *string, service string) {
+			if *u == "" {
+				*u = fmt.Sprintf("http://%s:%d", cfg.SimHost, ports[service])
+			}
+		}
+		fill(&cfg.SRURL, stack.SR)
+		fill(&cfg.MaskinportenURL, stack.Maskinporten)
+		fill(&cfg.ControlURL, stack.Control)
+		fill(&cfg.DPOURL, stack.DPO)
+		fill(&cfg.DPVURL, stack.DPV)
+		fill(&cfg.DPFURL, stack.DPF)
+		fill(&cfg.DPIURL, stack.DPI)
+	}
 	given := 0
 	for _, u := range []string{cfg.SRURL, cfg.MaskinportenURL, cfg.ControlURL} {
 		if u != "" {

@@ -12,6 +12,7 @@ Feature: Throughput: a steady stream through every channel loses nothing and kee
     Then no iteration failed or was dropped
     And every message reached its final status
     And the load thresholds hold:
+      | e2e_simulator_count>=90      |
       | e2e_sendt.dpo-small_p99<5s   |
       | e2e_sendt.dpo-large_p99<5s   |
       | e2e_levert.dpv_p99<8s        |

@@ -293,6 +293,7 @@ func (s *Server) upload(r *http.Request, c caller) admin.Response {
 		}
 	}
 	now := s.now()
+	messageID := packageMessageID(data)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Look again: the transfer may have been uploaded, reset or evicted meanwhile.
@@ -303,6 +304,7 @@ func (s *Server) upload(r *http.Request, c caller) admin.Response {
 		return errFileTransferAlreadyUploaded.problem().Response()
 	}
 	t.payload = data
+	t.messageID = messageID
 	s.stored += int64(len(data))
 	t.setStatus(StatusUploadStarted, now)
 	t.setStatus(StatusUploadProcessing, now)

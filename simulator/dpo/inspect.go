@@ -43,9 +43,14 @@ const (
 
 // TransferSummary is one transfer on GET /__admin/messages.
 type TransferSummary struct {
-	ID                           string             `json:"id"`
-	ResourceID                   string             `json:"resourceId"`
-	Created                      time.Time          `json:"created"`
+	ID         string    `json:"id"`
+	ResourceID string    `json:"resourceId"`
+	Created    time.Time `json:"created"`
+	// MessageID is the eFormidling messageId of the package (its sbd.json), when it has one: how the
+	// load generator times messages from acceptance to arrival here.
+	MessageID string `json:"messageId,omitempty"`
+	// Published is when the upload completed.
+	Published                    *time.Time         `json:"published,omitempty"`
 	Sender                       string             `json:"sender"`
 	Recipients                   []RecipientSummary `json:"recipients"`
 	SendersFileTransferReference *string            `json:"sendersFileTransferReference"`
@@ -77,7 +82,7 @@ type TransferList struct {
 
 func (t *transfer) summary() TransferSummary {
 	out := TransferSummary{ID: t.id, ResourceID: t.resourceID, Created: t.created, Sender: t.sender,
-		SendersFileTransferReference: t.sendersRef, FileName: t.fileName, Size: int64(len(t.payload)),
+		SendersFileTransferReference: t.sendersRef, FileName: t.fileName, Size: int64(len(t.payload)), MessageID: t.messageID, Published: t.published,
 		Status: t.status, StatusChanged: t.statusAt, PropertyList: t.propertyList,
 		Recipients: make([]RecipientSummary, 0, len(t.recipients))}
 	for _, rc := range t.recipients {
@@ -462,4 +467,35 @@ func (s *Server) adminPayload(r *http.Request) admin.Response {
 	}
 	return admin.Response{Status: http.StatusOK, ContentType: "application/octet-stream", Raw: payload,
 		Header: http.Header{"Content-Disposition": {mime.FormatMediaType("attachment", map[string]string{"filename": sum.FileName})}}}
+}
+
+// packageMessageID reads the messageId of an eFormidling sbd.zip (its sbd.json's
+// standardBusinessDocumentHeader.documentIdentification.instanceIdentifier), or "" for anything else.
+func packageMessageID(data []byte) string {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return ""
+	}
+	for _, f := range zr.File {
+		if f.Name != "sbd.json" || f.UncompressedSize64 > 16<<20 {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return ""
+		}
+		defer rc.Close()
+		var sbd struct {
+			Header struct {
+				DocumentIdentification struct {
+					InstanceIdentifier string `json:"instanceIdentifier"`
+				} `json:"documentIdentification"`
+			} `json:"standardBusinessDocumentHeader"`
+		}
+		if json.NewDecoder(io.LimitReader(rc, 16<<20)).Decode(&sbd) != nil {
+			return ""
+		}
+		return sbd.Header.DocumentIdentification.InstanceIdentifier
+	}
+	return ""
 }

@@ -77,6 +77,7 @@ type transfer struct {
 	published    *time.Time
 	history      []statusEvent
 	payload      []byte
+	messageID    string // the SBD's messageId, when the package is an eFormidling sbd.zip
 }
 
 type recipient struct {

@@ -25,7 +25,8 @@ const (
 // multipartPrefix is the property-path prefix of the method validator's violations on the sbd parameter.
 const multipartPrefix = "createAndSendMessage.sbd."
 
-// spooledFile is a file part read into memory (up to memorySpool bytes) or into a temporary file.
+// spooledFile is a file part read into memory (up to memorySpool bytes, while the request's memoryBudget
+// lasts) or into a temporary file.
 type spooledFile struct {
 	newFile
 	data []byte // the content, when it fit in memory
@@ -34,8 +35,12 @@ type spooledFile struct {
 	tooLarge bool
 }
 
-// memorySpool is the largest part kept in memory; larger ones are spooled to a temporary file.
-const memorySpool = 1 << 20
+// memorySpool is the largest part kept in memory, and memoryBudget the most one request keeps in memory
+// altogether; other parts are spooled to temporary files (as ParseMultipartForm's maxMemory does).
+const (
+	memorySpool  = 1 << 20
+	memoryBudget = 4 << 20
+)
 
 // open opens the spooled content.
 func (f *spooledFile) open() (io.ReadCloser, error) {
@@ -130,9 +135,10 @@ func (a *API) createAndSend(r *http.Request) response {
 }
 
 // readMultipart reads the parts: the first part named "sbd" is the SBD, every other part with a filename
-// is an attachment (spooled to a temporary file), other form fields are ignored.
+// is an attachment (spooled to memory or a temporary file), other form fields are ignored.
 func readMultipart(body io.Reader, boundary string) (*multipartRequest, error) {
 	req := &multipartRequest{}
+	budget := int64(memoryBudget)
 	mr := multipart.NewReader(http.MaxBytesReader(nil, io.NopCloser(body), maxMultipartRequest), boundary)
 	for {
 		part, err := mr.NextRawPart()
@@ -159,7 +165,7 @@ func readMultipart(body io.Reader, boundary string) (*multipartRequest, error) {
 			}
 			req.sbd, req.haveSBD = data, true
 		case cd.HasFilename:
-			f, err := spool(part, cd)
+			f, err := spool(part, cd, &budget)
 			if f != nil {
 				req.files = append(req.files, f)
 			}
@@ -175,15 +181,17 @@ func readMultipart(body io.Reader, boundary string) (*multipartRequest, error) {
 	}
 }
 
-// spool copies a file part into a temporary file, keeping at most maxMultipartFileSize+1 bytes.
-func spool(part *multipart.Part, cd contentDisposition) (*spooledFile, error) {
+// spool reads a file part into memory (within budget, which it lowers) or into a temporary file, keeping
+// at most maxMultipartFileSize+1 bytes.
+func spool(part *multipart.Part, cd contentDisposition, budget *int64) (*spooledFile, error) {
 	f := &spooledFile{newFile: newFile{filename: cd.Filename, title: cd.Name, contentType: part.Header.Get("Content-Type")}}
-	head, err := io.ReadAll(io.LimitReader(part, memorySpool+1))
+	head, err := io.ReadAll(io.LimitReader(part, min(memorySpool, max(*budget, 0))+1))
 	if err != nil {
 		return f, multipartError(err)
 	}
-	if len(head) <= memorySpool {
+	if int64(len(head)) <= min(memorySpool, *budget) {
 		f.data, f.size = head, int64(len(head))
+		*budget -= int64(len(head))
 		return f, nil
 	}
 	tmp, err := os.CreateTemp("", "efm-ip-multipart-*")

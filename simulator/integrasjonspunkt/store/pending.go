@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,20 +61,30 @@ func (s *Store) sweepIncoming(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sweep incoming files: %w", err)
 	}
+	// The names rows hold, read once: one query per file would make a restart with a long incoming
+	// queue quadratic.
+	named := map[string]bool{}
+	rows, err := s.rdb.QueryContext(ctx, `SELECT asic_file FROM in_messages WHERE asic_file IS NOT NULL`)
+	if err != nil {
+		return fmt.Errorf("sweep incoming files: %w", err)
+	}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return fmt.Errorf("sweep incoming files: %w", err)
+		}
+		named[name] = true
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("sweep incoming files: %w", err)
+	}
 	for _, e := range entries {
 		if e.IsDir() {
 			continue
 		}
 		name := e.Name()
-		if strings.HasSuffix(name, tmpSuffix) {
-			_ = os.Remove(filepath.Join(s.incomingDir(), name))
-			continue
-		}
-		var n int
-		if err := s.rdb.QueryRowContext(ctx, `SELECT COUNT(*) FROM in_messages WHERE asic_file = ?`, name).Scan(&n); err != nil {
-			return fmt.Errorf("sweep incoming files: %w", err)
-		}
-		if n == 0 {
+		if strings.HasSuffix(name, tmpSuffix) || !named[name] {
 			_ = os.Remove(filepath.Join(s.incomingDir(), name))
 		}
 	}

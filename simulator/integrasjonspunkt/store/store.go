@@ -81,10 +81,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
-	// Reads outside transactions go to a small pool of their own: in WAL mode they run beside the writer
-	// and see what it committed, so lookups no longer queue behind writes (a load profile showed the
+	// Reads outside transactions go to a small pool of their own (query_only: it cannot write): in WAL
+	// mode they run beside the writer and see what it committed, so lookups no longer queue behind writes (a load profile showed the
 	// single connection as the delivery path's bottleneck).
-	rdb, err := sql.Open("sqlite", dsn)
+	rdb, err := sql.Open("sqlite", "file:"+filepath.Join(s.dir, "integrasjonspunkt.db")+
+		"?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=query_only(1)")
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store: %w", err)
@@ -94,6 +95,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s.rdb = rdb
 	if err := s.sweepIncoming(ctx); err != nil {
 		db.Close()
+		rdb.Close()
 		return nil, err
 	}
 	return s, nil
