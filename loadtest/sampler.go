@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,6 +52,7 @@ type Sampler struct {
 
 type sampled struct {
 	proc       *process.Process
+	ports      []uint32 // the listening ports it was found by, to find it again after a restart
 	roles      []string
 	command    string
 	metricsURL string
@@ -100,6 +102,7 @@ func NewSampler(roles map[string]string, metrics map[string]string) (*Sampler, e
 			byPID[c.Pid] = s
 		}
 		s.roles = append(s.roles, rs...)
+		s.ports = append(s.ports, c.Laddr.Port)
 		delete(ports, c.Laddr.Port)
 	}
 	if len(byPID) == 0 {
@@ -126,6 +129,9 @@ func NewSampler(roles map[string]string, metrics map[string]string) (*Sampler, e
 func (sm *Sampler) Sample() []ProcessSample {
 	out := make([]ProcessSample, 0, len(sm.procs))
 	for _, s := range sm.procs {
+		if running, err := s.proc.IsRunning(); err != nil || !running {
+			s.refind() // killed and started again (a crash test): follow the new process
+		}
 		ps := ProcessSample{PID: s.proc.Pid, Goroutines: -1}
 		now := time.Now()
 		if t, err := s.proc.Times(); err == nil {
@@ -197,4 +203,24 @@ func (sm *Sampler) Series() []ProcessSeries {
 		out = append(out, ser)
 	}
 	return out
+}
+
+// refind looks for the process now listening on s's ports, keeping the old one when there is none.
+func (s *sampled) refind() {
+	conns, err := psnet.Connections("tcp")
+	if err != nil {
+		return
+	}
+	for _, c := range conns {
+		if c.Status != "LISTEN" || c.Pid == 0 || !slices.Contains(s.ports, c.Laddr.Port) {
+			continue
+		}
+		if p, err := process.NewProcess(c.Pid); err == nil {
+			s.proc, s.lastAt = p, time.Time{}
+			if t, err := p.Times(); err == nil {
+				s.lastCPU, s.lastAt = t.User+t.System, time.Now()
+			}
+			return
+		}
+	}
 }

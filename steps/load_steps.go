@@ -43,8 +43,8 @@ func runLoad(ctx context.Context, flows, rate, duration string) error {
 	hc := loadtest.NewHTTPClient(256, 30*time.Second)
 	defer hc.CloseIdleConnections()
 	ip := &loadtest.Client{BaseURL: w.cfg.IPURL, User: user, Password: pw, HTTP: hc}
-	var ip2 *loadtest.Client
-	if w.cfg.IP2URL != "" {
+	var ip2 *loadtest.Client // only for a receive flow: otherwise DPO goes to no integration point
+	if w.cfg.IP2URL != "" && mix[loadtest.FlowReceive] > 0 {
 		ip2 = &loadtest.Client{BaseURL: w.cfg.IP2URL, User: user, Password: pw, HTTP: hc}
 	}
 	var weighted []loadtest.Weighted
