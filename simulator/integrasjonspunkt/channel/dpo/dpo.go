@@ -24,8 +24,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/efm-harness/efm-harness/simulator/dokumentpakke"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel"
 	"github.com/efm-harness/efm-harness/simulator/integrasjonspunkt/channel/altinn"
@@ -131,29 +129,63 @@ func (c *Channel) Send(ctx context.Context, m channel.Message) (channel.Result, 
 	if err != nil {
 		return channel.Result{}, channel.Permanent(err, "")
 	}
+	ref := transferReference(m.SBD.MessageID())
 	init := map[string]any{
-		"fileName": "sbd.zip", "resourceId": c.opts.Resource, "sendersFileTransferReference": uuid.NewString(),
+		"fileName": "sbd.zip", "resourceId": c.opts.Resource, "sendersFileTransferReference": ref,
 		"sender": wire.ICDNorway + ":" + sender, "recipients": []string{receiver.Main()},
 		"propertyList": map[string]string{}, "checksum": nil, "disableVirusScan": nil,
 	}
+	tagged := false
 	if ch := m.SBD.MessageChannel(); ch != "" && (m.SBD.Type() == wire.TypeStatus || m.SBD.Type().IsReceipt()) {
-		init["sendersFileTransferReference"] = ch
+		init["sendersFileTransferReference"], tagged = ch, true
 	}
-	body, _ := json.Marshal(init)
 	var created struct {
 		FileTransferID string `json:"fileTransferId"`
 	}
-	if err := c.call(ctx, sender, ScopeWrite, http.MethodPost, c.opts.BrokerURL+"/filetransfer/", "application/json", body, &created); err != nil {
-		return channel.Result{}, err
+	if m.Attempt > 1 && !tagged {
+		// An earlier attempt may have reached the broker with its answer lost (a firewall, a hung broker,
+		// this process killed): carry on with its transfer instead of making a second one.
+		t, found, err := c.findEarlier(ctx, sender, ref, c.createdAt(m))
+		if err != nil {
+			return channel.Result{}, err
+		}
+		if found && t.uploaded() {
+			c.opts.Logger.Info("file transfer found at the broker from an earlier attempt", "message_id", m.SBD.MessageID(), "file_transfer_id", t.ID)
+			return channel.Result{ExternalReference: t.ID}, nil
+		}
+		if found {
+			created.FileTransferID = t.ID
+		}
 	}
 	if created.FileTransferID == "" {
-		return channel.Result{}, fmt.Errorf("broker initialised no file transfer (no fileTransferId)")
+		body, _ := json.Marshal(init)
+		if err := c.call(ctx, sender, ScopeWrite, http.MethodPost, c.opts.BrokerURL+"/filetransfer/", "application/json", body, &created); err != nil {
+			return channel.Result{}, err
+		}
+		if created.FileTransferID == "" {
+			return channel.Result{}, fmt.Errorf("broker initialised no file transfer (no fileTransferId)")
+		}
 	}
 	if err := c.call(ctx, sender, ScopeWrite, http.MethodPost, c.opts.BrokerURL+"/filetransfer/"+created.FileTransferID+"/upload",
 		"application/octet-stream", pkg, nil); err != nil {
+		// 409: an upload of an earlier attempt, held up on the way, got there first.
+		if isConflict(err) {
+			if t, oerr := c.overview(ctx, sender, created.FileTransferID); oerr == nil && t.uploaded() {
+				return channel.Result{ExternalReference: created.FileTransferID}, nil
+			}
+		}
 		return channel.Result{}, err
 	}
 	return channel.Result{ExternalReference: created.FileTransferID}, nil
+}
+
+// createdAt is when the message was created (the SBD's creationDateAndTime), or a day ago when it does
+// not say.
+func (c *Channel) createdAt(m channel.Message) time.Time {
+	if di := m.SBD.Header.DocumentIdentification; di != nil && di.CreationDateAndTime != nil && !di.CreationDateAndTime.IsZero() {
+		return di.CreationDateAndTime.Time
+	}
+	return c.opts.Now().Add(-24 * time.Hour)
 }
 
 // sender is the organisation the message goes out for: the part identifier of an on-behalf-of sender
@@ -345,6 +377,8 @@ func (c *Channel) do(ctx context.Context, orgnr, scope, method, url, contentType
 			return nil, channel.Permanent(fmt.Errorf("authentication failed: %s %s answered %d", method, url, s), string(raw))
 		case s == http.StatusRequestTimeout || s == http.StatusTooManyRequests || s >= 500:
 			return nil, fmt.Errorf("%s %s answered %d: %s", method, url, s, strings.TrimSpace(string(raw)))
+		case s == http.StatusConflict:
+			return nil, channel.Permanent(fmt.Errorf("%s %s answered %d: %w", method, url, s, errConflict), string(raw))
 		default:
 			return nil, channel.Permanent(fmt.Errorf("%s %s answered %d", method, url, s), string(raw))
 		}
