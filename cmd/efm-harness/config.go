@@ -161,7 +161,7 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 		fs.StringVar(&cfg.IPProperties, "ip-properties", cfg.IPProperties,
 			"write an integrasjonspunkt-local.properties here that points a real Java integration point at these simulators (EFM_IP_PROPERTIES)")
 		fs.StringVar(&cfg.Keystore, "keystore", cfg.Keystore, "with --ip-properties: export the TEST ONLY PKCS#12 keystores here (EFM_KEYSTORE)")
-		fs.StringVar(&cfg.IPOrg, "ip-org", cfg.IPOrg, "with --ip-properties: the organisation the real integration point is (EFM_IP_ORG)")
+		fs.StringVar(&cfg.IPOrg, "ip-org", cfg.IPOrg, "the organisation of the integration point that uses these simulators: --ip-properties writes its properties, and the DPF simulator gives it a SvarUt account and a SvarInn user (EFM_IP_ORG)")
 	case "ip", "up":
 		fs.StringVar(&cfg.IPAuth, "auth", e.str("AUTH", ""),
 			"user:password: the integration points' API requires HTTP Basic authentication, as the real IP with difi.security.enable (EFM_AUTH)")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/google/uuid"
+	"github.com/moby/moby/client"
 	"github.com/testcontainers/testcontainers-go"
 	"github.com/testcontainers/testcontainers-go/network"
 	"github.com/testcontainers/testcontainers-go/wait"
@@ -85,6 +86,7 @@ type Stack struct {
 	urls       map[string]string
 	controls   map[string]string
 	volumes    map[string]string
+	paused     map[string]bool
 	terminated bool
 }
 
@@ -117,7 +119,7 @@ func Run(ctx context.Context, opts ...Option) (*Stack, error) {
 		return nil, fmt.Errorf("run efm-harness stack: inspect image %s: %w", s.image, err)
 	}
 	st := &Stack{id: uuid.NewString()[:8], settings: s, cli: cli, containers: map[string]*testcontainers.DockerContainer{},
-		urls: map[string]string{}, controls: map[string]string{}, volumes: map[string]string{}}
+		urls: map[string]string{}, controls: map[string]string{}, volumes: map[string]string{}, paused: map[string]bool{}}
 	nw, err := network.New(ctx, network.WithLabels(map[string]string{labelStack: st.id}))
 	if err != nil {
 		return st, fmt.Errorf("run efm-harness stack: network: %w", err)
@@ -141,7 +143,7 @@ func Run(ctx context.Context, opts ...Option) (*Stack, error) {
 	return st, nil
 }
 
-// labelStack labels the stack's containers, network and volumes with its id.
+// labelStack labels the stack's containers and network with its id.
 const labelStack = "org.efm-harness.stack"
 
 // startGroup starts the containers of names at once and waits for all of them.
@@ -169,6 +171,9 @@ func (st *Stack) command(name string) []string {
 		cmd = []string{"ip", "--ip-port", strconv.Itoa(Port(stack.IP2)), "--control-port", strconv.Itoa(ControlPort)}
 	default:
 		cmd = []string{"sim", "--only", name}
+	}
+	if o := st.settings.orgs[stack.IP]; name == stack.DPF && o != "" {
+		cmd = append(cmd, "--ip-org", o) // its SvarUt account and SvarInn user
 	}
 	if isIP(name) {
 		cmd = append(cmd, "--org", st.IPOrg(name))
@@ -339,10 +344,13 @@ func (st *Stack) Terminate(ctx context.Context) error {
 	st.terminated = true
 	ctrs := st.containers
 	st.containers = map[string]*testcontainers.DockerContainer{}
-	vols := st.volumes
+	vols, paused := st.volumes, st.paused
 	st.mu.Unlock()
 	var errs []error
 	for name, ctr := range ctrs {
+		if paused[name] { // a frozen process cannot take the stop signal
+			_, _ = st.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{})
+		}
 		var opts []testcontainers.TerminateOption
 		if v := vols[name]; v != "" {
 			opts = append(opts, testcontainers.RemoveVolumes(v))

@@ -11,7 +11,8 @@ import (
 
 // Disconnect takes a service's container off the stack's network, as a firewall that drops its traffic
 // would: the others' open connections to it hang until they time out, and its name stops resolving.
-// Connect undoes it.
+// Its host ports go too (the engine publishes them on that network), so URL, ControlURL and Admin do not
+// reach it either until Connect undoes it.
 func (st *Stack) Disconnect(ctx context.Context, name string) error {
 	ctr, err := st.container(name)
 	if err != nil {
@@ -24,6 +25,7 @@ func (st *Stack) Disconnect(ctx context.Context, name string) error {
 }
 
 // Connect puts a disconnected service's container back on the stack's network under its service name.
+// Its host ports may have changed: read URL again.
 func (st *Stack) Connect(ctx context.Context, name string) error {
 	ctr, err := st.container(name)
 	if err != nil {
@@ -31,6 +33,10 @@ func (st *Stack) Connect(ctx context.Context, name string) error {
 	}
 	if _, err := st.cli.NetworkConnect(ctx, st.Network.ID, client.NetworkConnectOptions{Container: ctr.GetContainerID(),
 		EndpointConfig: &mobynetwork.EndpointSettings{Aliases: []string{name}}}); err != nil {
+		return fmt.Errorf("connect %s: %w", name, err)
+	}
+	// The engine published the container's ports again, maybe on other host ports.
+	if err := st.refresh(ctx, name); err != nil {
 		return fmt.Errorf("connect %s: %w", name, err)
 	}
 	return nil
@@ -46,6 +52,7 @@ func (st *Stack) Pause(ctx context.Context, name string) error {
 	if _, err := st.cli.ContainerPause(ctx, ctr.GetContainerID(), client.ContainerPauseOptions{}); err != nil {
 		return fmt.Errorf("pause %s: %w", name, err)
 	}
+	st.setPaused(name, true)
 	return nil
 }
 
@@ -58,6 +65,7 @@ func (st *Stack) Unpause(ctx context.Context, name string) error {
 	if _, err := st.cli.ContainerUnpause(ctx, ctr.GetContainerID(), client.ContainerUnpauseOptions{}); err != nil {
 		return fmt.Errorf("unpause %s: %w", name, err)
 	}
+	st.setPaused(name, false)
 	return nil
 }
 
@@ -127,4 +135,10 @@ func (st *Stack) Restart(ctx context.Context, name string) error {
 		return err
 	}
 	return st.Start(ctx, name)
+}
+
+func (st *Stack) setPaused(name string, paused bool) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.paused[name] = paused
 }

@@ -83,7 +83,7 @@ func WithSecondIP() Option {
 // WithOrganisation makes the integration point ip (stack.IP or stack.IP2) send and receive as the
 // organisation orgnr, which the test PKI must hold a credential for (the population's organisations do).
 // The defaults are the population's sender (910077473) for stack.IP and receiver (910075918) for
-// stack.IP2.
+// stack.IP2. The DPF simulator knows those two and the organisation given for stack.IP.
 func WithOrganisation(ip, orgnr string) Option {
 	return func(s *settings) error {
 		if ip != stack.IP && ip != stack.IP2 {

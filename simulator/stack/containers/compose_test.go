@@ -1,0 +1,122 @@
+package containers_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/efm-harness/efm-harness/simulator/stack/stacktest"
+)
+
+// composeBind is the host address the compose test publishes its ports on: a loopback address of its
+// own, so that the documented ports do not collide with a `make run` or another test on 127.0.0.1.
+const composeBind = "127.0.0.77"
+
+// composeCommand is the Compose tool: `docker compose` (v2) or docker-compose (v1, as on these machines).
+func composeCommand() ([]string, error) {
+	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
+		return []string{"docker", "compose"}, nil
+	}
+	if p, err := exec.LookPath("docker-compose"); err == nil {
+		return []string{p}, nil
+	}
+	return nil, fmt.Errorf("neither `docker compose` nor docker-compose is installed")
+}
+
+// The repository's docker-compose.yml brings up every service healthy, and an arkivmelding sent through
+// its integration point reaches SENDT and arrives at the second organisation's.
+func TestComposeStackComesUpHealthy(t *testing.T) {
+	requireContainers(t)
+	compose, err := composeCommand()
+	if err != nil {
+		if inCI() {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	file, err := filepath.Abs(filepath.Join("..", "..", "..", "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := "efmtest" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	run := func(ctx context.Context, args ...string) (string, error) {
+		cmd := exec.CommandContext(ctx, compose[0], append(append(compose[1:], "-p", project, "-f", file), args...)...)
+		cmd.Env = append(os.Environ(), "EFM_IMAGE="+testImage(), "EFM_BIND="+composeBind, "EFM_FAST=true")
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		if out, err := run(ctx, "down", "-v", "--remove-orphans", "-t", "2"); err != nil {
+			t.Errorf("compose down: %v\n%s", err, out)
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if out, err := run(ctx, "up", "-d"); err != nil {
+		t.Fatalf("compose up: %v\n%s", err, out)
+	}
+	services := []string{"sr", "maskinporten", "dpo", "dpv", "dpf", "dpi", "ip", "ip2"}
+	var health map[string]string
+	for {
+		health = map[string]string{}
+		for _, s := range services {
+			id, err := run(ctx, "ps", "-q", s)
+			if err != nil || strings.TrimSpace(id) == "" {
+				health[s] = "no container"
+				continue
+			}
+			out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.State.Health.Status}}", strings.TrimSpace(id)).Output()
+			if err != nil {
+				health[s] = err.Error()
+				continue
+			}
+			health[s] = strings.TrimSpace(string(out))
+		}
+		healthy := !slices.ContainsFunc(services, func(s string) bool { return health[s] != "healthy" })
+		if healthy {
+			break
+		}
+		if ctx.Err() != nil || time.Since(start) > 2*time.Minute {
+			logs, _ := run(context.Background(), "logs", "--tail", "20")
+			t.Fatalf("the compose stack is not healthy: %v\n%s", health, logs)
+		}
+		time.Sleep(time.Second)
+	}
+	t.Logf("every service healthy in %v", time.Since(start).Round(time.Millisecond))
+
+	ip, ip2 := "http://"+composeBind+":9093", "http://"+composeBind+":9095"
+	client := &http.Client{Timeout: 5 * time.Second}
+	id, err := stacktest.SendArkivmelding(ctx, client, ip, "910075918")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitSent(t, func() string { return ip }, []string{id}, time.Minute)
+	for {
+		m, ok, err := stacktest.TakeIncoming(ctx, client, ip2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok && m.MessageID == id {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the second integration point did not receive message %s", id)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
