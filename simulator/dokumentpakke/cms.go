@@ -152,6 +152,7 @@ func Encrypt(plaintext []byte, recipient *x509.Certificate, kt KeyTransport) ([]
 	case RSAPKCS1v15:
 		alg = pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1.NullRawValue}
 		// Deprecated in Go 1.26, but DPE and some DPF senders require RSAES-PKCS1-v1_5 key transport.
+		//lint:ignore SA1019 the protocol needs PKCS#1 v1.5 key transport (above)
 		wrapped, err = rsa.EncryptPKCS1v15(rand.Reader, pub, key)
 	default:
 		return nil, fmt.Errorf("encrypt: %w: %v", ErrUnsupportedAlgorithm, kt)
@@ -382,6 +383,7 @@ func unwrapKey(ri keyTransRecipientInfo, key *rsa.PrivateKey) ([]byte, error) {
 	case alg.Algorithm.Equal(oidRSAEncryption):
 		// Not the constant-time session-key variant on purpose: a wrong key must be reported as ErrDecrypt
 		// (a test harness is no padding oracle worth protecting).
+		//lint:ignore SA1019 PKCS#1 v1.5 key transport is what such senders use (above)
 		opts = &rsa.PKCS1v15DecryptOptions{}
 	case alg.Algorithm.Equal(oidRSAESOAEP):
 		o, err := oaepOptions(alg.Parameters.FullBytes)
