@@ -6,6 +6,7 @@
 #   docker run efm-harness:local ip --dpo-url http://dpo:9101 …   # the reference integration point
 # docker-compose.yml runs one container per service; simulator/stack/containers does the same from Go tests.
 FROM scratch
+LABEL org.opencontainers.image.title=efm-harness
 # /tmp and /data, owned by the unprivileged user (a scratch image has no mkdir).
 COPY --chown=65532:65532 bin/rootfs/ /
 COPY bin/efm-harness /efm-harness

@@ -19,6 +19,7 @@ IMAGE   ?= efm-harness:local
 image: build
 	rm -rf bin/rootfs && mkdir -p bin/rootfs/tmp bin/rootfs/data && chmod 1777 bin/rootfs/tmp
 	docker build -q -t $(IMAGE) --label org.opencontainers.image.version=$(VERSION) . >/dev/null
+	@docker image prune -f --filter label=org.opencontainers.image.title=efm-harness >/dev/null # the image it replaced
 	@echo "built $(IMAGE) ($(VERSION))"
 
 ## compose-up / compose-down: one container per service (docker-compose.yml), ports as in the README,
