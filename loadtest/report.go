@@ -57,7 +57,7 @@ func WriteSummary(w io.Writer, r *Result) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "flows %s  schedule %s  elapsed %s", strings.Join(r.Flows, ","), describeSchedule(r.Schedule), r.Elapsed.Round(time.Millisecond))
+	fmt.Fprintf(w, "flows %s  schedule %s  elapsed %s", strings.Join(r.Flows, ","), r.Schedule.String(), r.Elapsed.Round(time.Millisecond))
 	for _, k := range []string{"target", "mode"} {
 		if v := r.Meta[k]; v != "" {
 			fmt.Fprintf(w, "  %s %s", k, v)
@@ -112,16 +112,6 @@ func WriteSummary(w io.Writer, r *Result) {
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-func describeSchedule(s Schedule) string {
-	if len(s.Stages) == 1 && s.Stages[0].Target == s.Start {
-		return fmt.Sprintf("%s for %s", s.Start, s.Stages[0].Duration)
-	}
-	parts := []string{s.Start.String()}
-	for _, st := range s.Stages {
-		parts = append(parts, fmt.Sprintf("→%s in %s", st.Target, st.Duration))
-	}
-	return strings.Join(parts, " ")
-}
 
 // WriteJSON writes the result as indented JSON to path.
 func WriteJSON(path string, r *Result) error {
@@ -234,7 +224,7 @@ func RenderHTML(w io.Writer, r *Result) error {
 	}
 	data := map[string]any{
 		"R": r, "Summary": summary.String(), "Rows": rows, "Throughput": throughput.SVG(), "Latency": latency.SVG(),
-		"Schedule": describeSchedule(r.Schedule), "ErrorRate": fmt.Sprintf("%.3f%%", r.ErrorRate()*100),
+		"Schedule": r.Schedule.String(), "ErrorRate": fmt.Sprintf("%.3f%%", r.ErrorRate()*100),
 		"Rate": fmt.Sprintf("%.1f/s", float64(r.Iterations)/math.Max(r.Schedule.Duration().Seconds(), 1e-9)),
 	}
 	var res []template.HTML

@@ -184,3 +184,15 @@ func (s Schedule) Offset(n int) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// String describes the schedule: "200/s for 30s", or the start rate and each stage's target and length.
+func (s Schedule) String() string {
+	if len(s.Stages) == 1 && s.Stages[0].Target == s.Start {
+		return fmt.Sprintf("%s for %s", s.Start, s.Stages[0].Duration)
+	}
+	parts := []string{s.Start.String()}
+	for _, st := range s.Stages {
+		parts = append(parts, fmt.Sprintf("→%s in %s", st.Target, st.Duration))
+	}
+	return strings.Join(parts, " ")
+}

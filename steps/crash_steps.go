@@ -88,20 +88,13 @@ func restartWhileFetching(ctx context.Context) error {
 
 func holdDPO(ctx context.Context, n int, from string) error {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
-	if err != nil {
-		return err
-	}
-	receiver, err := w.orgOf(ctx, "A")
+	sender, receiver, err := w.parties(ctx, from, "A")
 	if err != nil {
 		return err
 	}
 	for range n {
-		var out struct {
-			FileTransferID string `json:"fileTransferId"`
-			MessageID      string `json:"messageId"`
-		}
-		if err := w.admin("dpo").Inject(ctx, map[string]any{"sender": sender, "receiver": receiver, "type": "arkivmelding"}, &out); err != nil {
+		out, err := w.injectDPO(ctx, sender, receiver, nil)
+		if err != nil {
 			return err
 		}
 		w.heldMsgs().transfers[out.FileTransferID] = out.MessageID
@@ -111,11 +104,7 @@ func holdDPO(ctx context.Context, n int, from string) error {
 
 func holdSvarInn(ctx context.Context, n int, from string) error {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
-	if err != nil {
-		return err
-	}
-	receiver, err := w.orgOf(ctx, "A")
+	sender, receiver, err := w.parties(ctx, from, "A")
 	if err != nil {
 		return err
 	}

@@ -148,11 +148,7 @@ func dpfRejects(ctx context.Context, status int, message string) error {
 // svarInnInject puts a forsendelse (or a corrupt one) in SvarInn for integration point p's organisation.
 func svarInnInject(ctx context.Context, what, title, files, from, p string) error {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
-	if err != nil {
-		return err
-	}
-	receiver, err := w.orgOf(ctx, p)
+	sender, receiver, err := w.parties(ctx, from, p)
 	if err != nil {
 		return err
 	}

@@ -203,11 +203,7 @@ func unsignedASiC(name string) ([]byte, error) {
 // organisation, from the organisation from.
 func dpoOffersBatch(ctx context.Context, p, from string, table *godog.Table) (context.Context, error) {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
-	if err != nil {
-		return ctx, err
-	}
-	receiver, err := w.orgOf(ctx, p)
+	sender, receiver, err := w.parties(ctx, from, p)
 	if err != nil {
 		return ctx, err
 	}
@@ -220,11 +216,8 @@ func dpoOffersBatch(ctx context.Context, p, from string, table *godog.Table) (co
 		}
 		it := batchItem{kind: kind}
 		if kind == "a good arkivmelding" {
-			var out struct {
-				FileTransferID string `json:"fileTransferId"`
-				MessageID      string `json:"messageId"`
-			}
-			if err := dpo.Inject(ctx, map[string]any{"sender": sender, "receiver": receiver, "type": "arkivmelding"}, &out); err != nil {
+			out, err := w.injectDPO(ctx, sender, receiver, nil)
+			if err != nil {
 				return ctx, fmt.Errorf("%s: %w", kind, err)
 			}
 			it.good, it.id, it.messageID = true, out.FileTransferID, out.MessageID
@@ -233,13 +226,10 @@ func dpoOffersBatch(ctx context.Context, p, from string, table *godog.Table) (co
 		}
 		if kind == "an ASiC-E entry with ../ in its name" { // signed by the sender: only the name is hostile
 			_, rel := b.hostileName(".txt")
-			var out struct {
-				FileTransferID string `json:"fileTransferId"`
-				MessageID      string `json:"messageId"`
-			}
-			if err := dpo.Inject(ctx, map[string]any{"sender": sender, "receiver": receiver, "type": "arkivmelding",
+			out, err := w.injectDPO(ctx, sender, receiver, map[string]any{
 				"files": []map[string]any{{"name": "dokument.pdf", "text": "%PDF-1.4 efm-harness", "primary": true},
-					{"name": rel, "mimeType": "text/plain", "text": "evil"}}}, &out); err != nil {
+					{"name": rel, "mimeType": "text/plain", "text": "evil"}}})
+			if err != nil {
 				return ctx, fmt.Errorf("%s: %w", kind, err)
 			}
 			it.id, it.messageID = out.FileTransferID, out.MessageID
@@ -316,11 +306,7 @@ func dpoOffersBatch(ctx context.Context, p, from string, table *godog.Table) (co
 // organisation, from the organisation from.
 func svarInnOffersBatch(ctx context.Context, p, from string, table *godog.Table) (context.Context, error) {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
-	if err != nil {
-		return ctx, err
-	}
-	receiver, err := w.orgOf(ctx, p)
+	sender, receiver, err := w.parties(ctx, from, p)
 	if err != nil {
 		return ctx, err
 	}

@@ -518,20 +518,42 @@ func counterpartAnswers(ctx context.Context, who string, doc *godog.DocString) e
 	return w.admin("dpo").SetBehaviour(ctx, map[string]any{"organizations": map[string]any{org: behaviour}})
 }
 
+// parties expands from (a population placeholder or an organisation number) and finds party p's
+// organisation: the sender and the receiver of a message a broker is to offer p.
+func (w *world) parties(ctx context.Context, from, p string) (sender, receiver string, err error) {
+	if sender, err = w.expand(from); err != nil {
+		return "", "", err
+	}
+	receiver, err = w.orgOf(ctx, p)
+	return sender, receiver, err
+}
+
+// dpoInjected is the DPO simulator's answer to an inject.
+type dpoInjected struct {
+	FileTransferID string `json:"fileTransferId"`
+	MessageID      string `json:"messageId"`
+}
+
+// injectDPO has the DPO simulator offer an arkivmelding from sender to receiver, with extra fields of
+// the inject request (e.g. "files") when given.
+func (w *world) injectDPO(ctx context.Context, sender, receiver string, extra map[string]any) (dpoInjected, error) {
+	req := map[string]any{"sender": sender, "receiver": receiver, "type": "arkivmelding"}
+	for k, v := range extra {
+		req[k] = v
+	}
+	var out dpoInjected
+	err := w.admin("dpo").Inject(ctx, req, &out)
+	return out, err
+}
+
 func injectArkivmelding(ctx context.Context, from, to string) error {
 	w := getWorld(ctx)
-	sender, err := w.expand(from)
+	sender, receiver, err := w.parties(ctx, from, to)
 	if err != nil {
 		return err
 	}
-	receiver, err := w.orgOf(ctx, to)
+	out, err := w.injectDPO(ctx, sender, receiver, nil)
 	if err != nil {
-		return err
-	}
-	var out struct {
-		MessageID string `json:"messageId"`
-	}
-	if err := w.admin("dpo").Inject(ctx, map[string]any{"sender": sender, "receiver": receiver, "type": "arkivmelding"}, &out); err != nil {
 		return err
 	}
 	if out.MessageID == "" {

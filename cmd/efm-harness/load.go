@@ -254,7 +254,7 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			opts.Sampler = sm
 		}
 	}
-	fmt.Fprintf(stderr, "load: %s at %s, %s (crypto: %s), up to %d VUs\n", strings.Join(loadtest.SortedNames(mix), ","), targets[0], describe(sched), mode, cfg.MaxVUs)
+	fmt.Fprintf(stderr, "load: %s at %s, %s (crypto: %s), up to %d VUs\n", strings.Join(loadtest.SortedNames(mix), ","), targets[0], sched, mode, cfg.MaxVUs)
 	res, err := loadtest.Run(ctx, opts)
 	if err != nil {
 		return err
@@ -331,12 +331,6 @@ func loadSchedule(cfg loadConfig) (loadtest.Schedule, error) {
 	return s, s.Validate()
 }
 
-func describe(s loadtest.Schedule) string {
-	if len(s.Stages) == 1 && s.Stages[0].Target == s.Start {
-		return fmt.Sprintf("%s for %s", s.Start, s.Stages[0].Duration)
-	}
-	return fmt.Sprintf("%d stages over %s from %s", len(s.Stages), s.Duration(), s.Start)
-}
 
 type targetInfo struct{ name, mode string }
 
