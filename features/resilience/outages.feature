@@ -63,7 +63,10 @@ Feature: Outages of a message service lose nothing and send nothing twice
     The integration point keeps its tokens until shortly before they expire, so an outage of Maskinporten
     bites only when a token must be fetched: the first call to a service (DPO and DPV exchange the token
     at Altinn first), or after the service refused the cached token (as after a key rotation; here the
-    service answers 401 once). The messages must wait until Maskinporten is back.
+    service answers 401 once, on the path messages are sent to, so that no other call such as SvarInn's
+    polling takes it). The messages must wait until Maskinporten is back. Maskinporten's journal shows
+    the token request it refused, which proves the outage bit (refused connections leave no journal, so
+    they are not an example here).
 
     Given I prepare 4 "<type>" messages to "<receiver>"
     And Maskinporten has the fault:
@@ -72,7 +75,7 @@ Feature: Outages of a message service lose nothing and send nothing twice
       """
     And the <service> has the fault:
       """
-      {"mode": "status", "status": 401, "count": 1}
+      {"mode": "status", "status": 401, "count": 1, "paths": ["<send path>"]}
       """
     When I send the prepared messages
     And I wait 1500 ms
@@ -82,12 +85,11 @@ Feature: Outages of a message service lose nothing and send nothing twice
     And the <service> holds each message exactly once
 
     Examples:
-      | service       | outage              | fault                             | type         | receiver          | bitten        | path   | statuses                          |
-      | DPF simulator | refuses connections | {"mode": "refuse"}                | arkivmelding | {org:dpf}         | DPF simulator | /      | OPPRETTET, SENDT, LEVERT          |
-      | DPF simulator | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpf}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
-      | DPO broker    | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:partial-dpo} | Maskinporten  | /token | OPPRETTET, SENDT                  |
-      | DPV simulator | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpv}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
-      | DPI simulator | answers 503         | {"mode": "status", "status": 503} | digital      | {citizen:digital} | Maskinporten  | /token | OPPRETTET, SENDT, MOTTATT, LEVERT |
+      | service       | send path                | outage              | fault                             | type         | receiver          | bitten        | path   | statuses                          |
+      | DPF simulator | /api/v3/                 | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpf}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
+      | DPO broker    | /broker/                 | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:partial-dpo} | Maskinporten  | /token | OPPRETTET, SENDT                  |
+      | DPV simulator | /correspondence/         | answers 503         | {"mode": "status", "status": 503} | arkivmelding | {org:dpv}         | Maskinporten  | /token | OPPRETTET, SENDT, LEVERT          |
+      | DPI simulator | /api/v2/dpi/messages/out | answers 503         | {"mode": "status", "status": 503} | digital      | {citizen:digital} | Maskinporten  | /token | OPPRETTET, SENDT, MOTTATT, LEVERT |
 
   Scenario: a Maskinporten outage longer than the time to live ends every message as LEVETID_UTLOPT
     DPV refuses every token it is shown, as after a key rotation, so that no message gets through on a
