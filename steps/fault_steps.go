@@ -26,7 +26,8 @@ func registerFaultSteps(sc *godog.ScenarioContext) {
 	sc.Step(`^the call is reset by the peer$`, callReset)
 	sc.Step(`^the call is answered with status (\d+)$`, callAnswered)
 	sc.Step(`^the call took at least (\d+)ms$`, callTookAtLeast)
-	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (at least )?(\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: with fault "([^"]*)"|( that no fault answered))?$`, journalShows)
+	sc.Step(`^the integration points have finished delivering earlier messages$`, deliveryQueueEmpty)
+	sc.Step(`^(?:the )?(address register|Maskinporten|DPO broker|DPV simulator|DPF simulator|DPI simulator|integration point|[a-z]+) journal shows (at least )?(\d+) (?:(GET|POST|PUT|DELETE) )?requests? to "([^"]*)"(?: acting for "([^"]*)")?(?: with fault "([^"]*)"|( that no fault answered))?$`, journalShows)
 }
 
 func setFault(ctx context.Context, service string, doc *godog.DocString) error {
@@ -143,10 +144,16 @@ func callTookAtLeast(ctx context.Context, ms int) error {
 	return nil
 }
 
-func journalShows(ctx context.Context, service, atLeast string, n int, method, path, fault, unfaulted string) error {
+// journalShows counts the service's journal entries for path (and method); "acting for" keeps those whose
+// bearer token acts for that organisation, so that requests of another integration point (a receipt the
+// second IP sends back, say) are not counted.
+func journalShows(ctx context.Context, service, atLeast string, n int, method, path, caller, fault, unfaulted string) error {
 	w := getWorld(ctx)
 	path, err := w.expand(path)
 	if err != nil {
+		return err
+	}
+	if caller, err = w.expand(caller); err != nil {
 		return err
 	}
 	entries, err := w.admin(service).Requests(ctx, admin.Filter{Path: path, Method: method})
@@ -155,12 +162,57 @@ func journalShows(ctx context.Context, service, atLeast string, n int, method, p
 	}
 	count := 0
 	for _, e := range entries {
+		if caller != "" && e.Caller != caller {
+			continue
+		}
 		if (unfaulted != "" && e.Fault == "") || (unfaulted == "" && (fault == "" || e.Fault == fault)) {
 			count++
 		}
 	}
 	if count != n && (atLeast == "" || count < n) {
-		return fmt.Errorf("journal of %s shows %d requests to %s (fault %q), want %s%d", service, count, path, fault, atLeast, n)
+		return fmt.Errorf("journal of %s shows %d requests to %s (caller %q, fault %q), want %s%d", service, count, path, caller, fault, atLeast, n)
+	}
+	return nil
+}
+
+// deliveryQueueEmpty waits until the delivery queue of each integration point under test
+// (efm_ip_delivery_queue_messages on /manage/prometheus) is empty, so that a message an earlier scenario left
+// retrying cannot add its requests to a journal this scenario counts. An integration point without that
+// metric (the real IP) is not waited for.
+func deliveryQueueEmpty(ctx context.Context) error {
+	w := getWorld(ctx)
+	deadline := time.Now().Add(30 * time.Second)
+	for _, base := range []string{w.cfg.IPURL, w.cfg.IP2URL} {
+		if base == "" {
+			continue
+		}
+		url := strings.TrimRight(base, "/") + "/manage/prometheus"
+		for {
+			r, err := w.do(ctx, http.MethodGet, url, nil, nil)
+			if err != nil {
+				return err
+			}
+			n, found := -1, false
+			if r.Status == http.StatusOK {
+				for _, line := range strings.Split(string(r.Body), "\n") {
+					if v, ok := strings.CutPrefix(line, "efm_ip_delivery_queue_messages "); ok {
+						_, err := fmt.Sscan(v, &n)
+						found = err == nil
+					}
+				}
+			}
+			if !found || n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s still has %d earlier messages in its delivery queue after 30s", base, n)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
 	}
 	return nil
 }

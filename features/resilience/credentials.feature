@@ -5,6 +5,9 @@ Feature: Wrong credentials end as FEIL, not as endless retries
   authentication failure. The integration point asks Maskinporten for a fresh token once; a second 401 or
   403 is final.
 
+  Background:
+    Given the integration points have finished delivering earlier messages
+
   Scenario Outline: <service> refuses the credentials
     Given the <service> has the fault:
       """
@@ -16,7 +19,7 @@ Feature: Wrong credentials end as FEIL, not as endless retries
     And I send the message
     Then the message's statuses become "OPPRETTET, FEIL"
     And the message's last status has a description containing "authentication failed"
-    And the <service> journal shows 2 POST requests to "<path>"
+    And the <service> journal shows 2 POST requests to "<path>" acting for "{org:sender}"
 
     Examples:
       | service       | status | path                                         | type         | receiver          | files                                       |

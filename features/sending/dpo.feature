@@ -109,7 +109,7 @@ Feature: Sending over DPO through the reference integration point
     And I upload a PDF named "brev.pdf"
     And I send the message
     Then the message's statuses become "OPPRETTET, SENDT"
-    And the DPO broker journal shows 2 POST requests to "/broker/api/v1/filetransfer" with fault "status"
+    And the DPO broker journal shows 2 POST requests to "/broker/api/v1/filetransfer" acting for "{org:sender}" with fault "status"
     And the DPO broker holds the message once, with every uploaded file decrypted byte for byte
 
   Scenario: the broker answers 400: FEIL at once, no retry
@@ -120,4 +120,4 @@ Feature: Sending over DPO through the reference integration point
     And I send the message
     Then the message's statuses become "OPPRETTET, FEIL"
     And the message's last status has a description containing "Failed to deliver message - check raw receipt"
-    And the DPO broker journal shows 1 POST request to "/broker/api/v1/filetransfer" with fault "status"
+    And the DPO broker journal shows 1 POST request to "/broker/api/v1/filetransfer" acting for "{org:sender}" with fault "status"

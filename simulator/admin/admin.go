@@ -260,7 +260,7 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 		}
 		start := s.opts.Now()
 		e := Entry{Time: start, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Remote: r.RemoteAddr,
-			Headers: map[string]string{}}
+			Headers: map[string]string{}, Caller: callerOf(r.Header.Get("Authorization"))}
 		for k, v := range r.Header {
 			if redacted[k] && len(v) > 0 {
 				scheme, _, _ := strings.Cut(v[0], " ")

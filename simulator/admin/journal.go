@@ -23,6 +23,9 @@ type Entry struct {
 	LatencyMS  float64           `json:"latencyMs"`
 	Fault      string            `json:"fault,omitempty"`
 	Remote     string            `json:"remote,omitempty"`
+	// Caller is the organisation number the request's bearer token acts for (read, not verified), so that
+	// one integration point's requests can be told from another's.
+	Caller string `json:"caller,omitempty"`
 }
 
 // Filter selects journal entries; zero fields select everything.
