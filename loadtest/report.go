@@ -112,7 +112,6 @@ func WriteSummary(w io.Writer, r *Result) {
 
 func mib(b uint64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
 
-
 // WriteJSON writes the result as indented JSON to path.
 func WriteJSON(path string, r *Result) error {
 	raw, err := json.MarshalIndent(r, "", "  ")

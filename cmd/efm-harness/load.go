@@ -331,7 +331,6 @@ func loadSchedule(cfg loadConfig) (loadtest.Schedule, error) {
 	return s, s.Validate()
 }
 
-
 type targetInfo struct{ name, mode string }
 
 // ipInfo reads /manage/info: the integration point's name and, for ours, its crypto mode.
