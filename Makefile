@@ -47,7 +47,7 @@ test:
 	$(GO) test -race -count=1 -timeout 20m $$($(GO) list ./... | grep -v '/simulator/stack/containers')
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory image; \
 	  else echo "no Docker engine here: the container tests skip (with CI=true they fail)"; fi
-	EFM_IMAGE=$(IMAGE) $(GO) test -race -count=1 -timeout 10m $(CONTAINER_TESTS)
+	EFM_IMAGE=$(IMAGE) EFM_BIN=$(CURDIR)/$(BIN) $(GO) test -race -count=1 -timeout 15m $(CONTAINER_TESTS)
 
 ## bdd: only the Gherkin features, verbose (reports under reports/)
 bdd:

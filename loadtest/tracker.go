@@ -92,6 +92,9 @@ type TrackerOptions struct {
 	// Advertise is the push endpoint's base URL as the integration point sees it (default: the listener's
 	// own address), e.g. http://host.docker.internal:PORT for an integration point in a container.
 	Advertise string
+	// AdvertiseHost, when Advertise is empty, is the host name in the push endpoint, with the listener's
+	// port (e.g. host.docker.internal with Listen ":0").
+	AdvertiseHost string
 	// KeepSent keeps every message's send time (up to 2 million) after it is done: the receive flow and
 	// the simulators' arrivals (Options.ControlURL) need it.
 	KeepSent bool
@@ -116,6 +119,10 @@ func NewTracker(ctx context.Context, c *Client, opts TrackerOptions) (*Tracker, 
 	base := opts.Advertise
 	if base == "" {
 		base = "http://" + ln.Addr().String()
+		if opts.AdvertiseHost != "" {
+			_, port, _ := net.SplitHostPort(ln.Addr().String())
+			base = "http://" + net.JoinHostPort(opts.AdvertiseHost, port)
+		}
 	}
 	t.url = base + "/efm-load/statuses"
 	t.srv = &http.Server{Handler: http.HandlerFunc(t.serve), ReadHeaderTimeout: 5 * time.Second, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -412,7 +413,12 @@ func subscribeWebhook(ctx context.Context, fail, filter string) error {
 	if fail != "" {
 		fmt.Sscan(fail, &h.failures)
 	}
-	h.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+	listen, advertise := w.cfg.callback()
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("webhook endpoint: %w", err)
+	}
+	h.srv = &httptest.Server{Listener: ln, Config: &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		var ev map[string]any
 		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ev)
 		h.mu.Lock()
@@ -424,10 +430,12 @@ func subscribeWebhook(ctx context.Context, fail, filter string) error {
 			return
 		}
 		h.events = append(h.events, ev)
-	}))
+	})}}
+	h.srv.Start()
 	w.hook = h
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	body := fmt.Sprintf(`{"name": "efm-harness scenario %d", "pushEndpoint": %q, "resource": "all", "event": "all", "filter": %q}`,
-		time.Now().UnixNano(), h.srv.URL+"/events", filter)
+		time.Now().UnixNano(), advertise(port)+"/events", filter)
 	r, err := w.do(ctx, http.MethodPost, base+"/api/subscriptions", http.Header{"Content-Type": {"application/json"}}, strings.NewReader(body))
 	if err != nil {
 		return err

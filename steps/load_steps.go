@@ -55,7 +55,9 @@ func runLoad(ctx context.Context, flows, rate, duration string) error {
 		}
 		weighted = append(weighted, loadtest.Weighted{Flow: f, Weight: mix[name]})
 	}
-	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{KeepSent: true, Name: "efm-harness scenario load"})
+	listen, _ := w.cfg.callback()
+	tr, err := loadtest.NewTracker(ctx, ip, loadtest.TrackerOptions{KeepSent: true, Name: "efm-harness scenario load",
+		Listen: listen, AdvertiseHost: w.cfg.CallbackHost})
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,11 @@ func makeAssertion(s assertionSpec) (string, error) {
 	return obj.CompactSerialize()
 }
 
-func (w *world) baseAssertion(who, scope string) (assertionSpec, error) {
+func (w *world) baseAssertion(ctx context.Context, who, scope string) (assertionSpec, error) {
+	aud, err := w.maskinportenIssuer(ctx)
+	if err != nil {
+		return assertionSpec{}, err
+	}
 	orgnr, err := w.expand(who)
 	if err != nil {
 		return assertionSpec{}, err
@@ -87,8 +91,26 @@ func (w *world) baseAssertion(who, scope string) (assertionSpec, error) {
 		return assertionSpec{}, fmt.Errorf("the test PKI has no credential for %s", orgnr)
 	}
 	now := time.Now()
-	return assertionSpec{key: cred.Key, cert: cred.Certificate, aud: strings.TrimRight(w.cfg.MaskinportenURL, "/") + "/",
+	return assertionSpec{key: cred.Key, cert: cred.Certificate, aud: aud,
 		iat: now, exp: now.Add(110 * time.Second), scope: scope, orgnr: orgnr}, nil
+}
+
+// maskinportenIssuer is the issuer Maskinporten's metadata names, the audience of a client's assertion
+// (as a real client configures it): it differs from the URL the steps reach Maskinporten at when
+// Maskinporten runs in a container that advertises its service name.
+func (w *world) maskinportenIssuer(ctx context.Context) (string, error) {
+	base := strings.TrimRight(w.cfg.MaskinportenURL, "/")
+	r, err := w.do(ctx, http.MethodGet, base+"/.well-known/oauth-authorization-server", nil, nil)
+	if err != nil {
+		return "", err
+	}
+	var md struct {
+		Issuer string `json:"issuer"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &md) != nil || md.Issuer == "" {
+		return base + "/", nil // no metadata: the URL itself, which the simulator also accepts
+	}
+	return md.Issuer, nil
 }
 
 func (w *world) postAssertion(ctx context.Context, assertion string) error {
@@ -106,7 +128,7 @@ func (w *world) postGrant(ctx context.Context, grantType, assertion string) erro
 
 func requestToken(ctx context.Context, who, scope, onBehalf string) error {
 	w := getWorld(ctx)
-	s, err := w.baseAssertion(who, scope)
+	s, err := w.baseAssertion(ctx, who, scope)
 	if err != nil {
 		return err
 	}
@@ -124,7 +146,7 @@ func requestToken(ctx context.Context, who, scope, onBehalf string) error {
 
 func requestBadToken(ctx context.Context, who, scope, defect string) error {
 	w := getWorld(ctx)
-	s, err := w.baseAssertion(who, scope)
+	s, err := w.baseAssertion(ctx, who, scope)
 	if err != nil {
 		return err
 	}

@@ -8,14 +8,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/efm-harness/efm-harness/loadtest"
 	"io"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/efm-harness/efm-harness/fixtures"
+	"github.com/efm-harness/efm-harness/loadtest"
 	"github.com/efm-harness/efm-harness/simulator/admin"
 )
 
@@ -42,6 +43,10 @@ type Config struct {
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
+	// CallbackHost is the host name by which the integration points under test reach this machine, for
+	// the webhook endpoints scenarios subscribe (host.docker.internal for integration points in
+	// containers). Empty keeps the endpoints on 127.0.0.1; otherwise they listen on every interface.
+	CallbackHost string
 	// Timeout bounds every request a step makes (10 s when zero).
 	Timeout time.Duration
 	// RestartIP kills the integration point under test (A) and starts it again on the same data, for
@@ -53,6 +58,15 @@ type Config struct {
 	// OnSkip, when set, hears of every scenario skipped because the target lacks a service its tags
 	// (@two-ips, @dpo, @dpv, @dpf, @dpi, @crash) need, with the reason.
 	OnSkip func(scenario, reason string)
+}
+
+// callback is where a webhook endpoint of the scenarios listens, and the base URL of its push endpoint
+// once listening on a port (see CallbackHost).
+func (c Config) callback() (listen string, advertise func(port string) string) {
+	if c.CallbackHost == "" {
+		return "127.0.0.1:0", func(port string) string { return "http://127.0.0.1:" + port }
+	}
+	return ":0", func(port string) string { return "http://" + net.JoinHostPort(c.CallbackHost, port) }
 }
 
 func (c Config) timeout() time.Duration {
@@ -73,7 +87,7 @@ var capabilities = []struct {
 	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) bool { return c.DPFURL != "" }},
 	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) bool { return c.DPIURL != "" }},
 	{"@crash", "a way to kill and restart the integration point (--ip-restart-cmd)", func(c Config) bool { return c.RestartIP != nil }},
-	// The load generator's webhook receiver listens on this machine's loopback interface.
+	// The load generator runs against this machine only, and its webhook receiver must be reachable.
 	{"@load", "an integration point on this machine (--ip-url on 127.0.0.1 or localhost), which can push webhooks to the load generator",
 		func(c Config) bool { return c.IPURL != "" && loadtest.CheckLoopback(c.IPURL) == nil }},
 }
@@ -148,6 +162,9 @@ type callOutcome struct {
 	Status  int
 	Err     error
 	Elapsed time.Duration
+	// Service, Path and Start say what was called and when, to look the call up in the journal.
+	Service, Path string
+	Start         time.Time
 }
 
 // world is one scenario's state.

@@ -53,6 +53,8 @@ type upConfig struct {
 	// started here advertises its own (Maskinporten's issuer, DPF's download URLs); one started elsewhere is
 	// reached there (for ip, instead of --sim-host). Nil when none is given.
 	URLs map[string]string
+	// Join are control URLs of other efm-harness processes whose services the control port also serves.
+	Join []string
 	// Org is the organisation the reference integration point sends and receives as (ip and up --org;
 	// the population's sender when empty).
 	Org string
@@ -175,6 +177,8 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 			"base URL by which the other services reach %s, e.g. http://%s:%d in a container network: advertised when it runs here, used when it runs elsewhere (EFM_%s)",
 			name, name, stack.Ports(stack.DefaultPortBase)[name], envName(fl)))
 	}
+	join := fs.String("join", e.str("JOIN", ""),
+		"comma-separated control URLs of other efm-harness processes (e.g. http://dpo:9090 in a container network) whose services this control port also serves under /__admin/{service} (EFM_JOIN)")
 	fs.StringVar(&cfg.AdminAuth, "admin-auth", e.str("ADMIN_AUTH", ""),
 		"user:password: the admin API (/__admin on every port, and the control port) requires HTTP Basic authentication (EFM_ADMIN_AUTH)")
 	switch command {
@@ -223,6 +227,15 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 	}
 	if fs.NArg() > 0 {
 		return cfg, fmt.Errorf("%s takes no arguments, got %q", command, fs.Args())
+	}
+	for _, u := range strings.Split(*join, ",") {
+		if u = strings.TrimSpace(u); u == "" {
+			continue
+		}
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return cfg, fmt.Errorf("--join %q: give control URLs such as http://dpo:9090", u)
+		}
+		cfg.Join = append(cfg.Join, u)
 	}
 	if cfg.AdminAuth != "" {
 		if user, _, ok := strings.Cut(cfg.AdminAuth, ":"); !ok || user == "" {

@@ -102,7 +102,7 @@ func runServe(ctx context.Context, command string, args []string, stdout, stderr
 	logger := newLogger(stderr, cfg.LogLevel)
 	sc := stack.Config{Host: cfg.Host, Ports: cfg.Ports, Services: cfg.Services, Fast: cfg.Fast, Plain: cfg.Plain, RequireAuth: cfg.RequireAuth,
 		DataDir: cfg.DataDir, IPs: cfg.IPs, LockTimeout: cfg.LockTimeout, GenerateArkivmeldingReceipts: cfg.Receipts,
-		SvarInnInterval: cfg.SvarInnInterval, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth, IPOrg: cfg.Org}
+		SvarInnInterval: cfg.SvarInnInterval, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth, IPOrg: cfg.Org, Join: cfg.Join}
 	if command == "sim" {
 		sc.IPOrg = cfg.IPOrg // the DPF simulator gives that organisation a SvarUt account and a SvarInn user
 	}

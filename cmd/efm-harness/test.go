@@ -31,6 +31,7 @@ type testConfig struct {
 	SimHost                                       string
 	PortBase                                      int
 	IPRestartCmd                                  string
+	CallbackHost                                  string
 	Tags                                          string
 	Format                                        string
 	Reports                                       string
@@ -63,6 +64,8 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.DPIURL, "dpi-url", e.str("DPI_URL", ""), "DPI corner-2/KRR simulator of that stack (EFM_DPI_URL)")
 	fs.StringVar(&cfg.IPRestartCmd, "ip-restart-cmd", e.str("IP_RESTART_CMD", ""),
 		`shell command that kills the integration point under test at once and starts it again on the same data, e.g. "docker restart -s KILL ip"; enables the @crash scenarios (EFM_IP_RESTART_CMD)`)
+	fs.StringVar(&cfg.CallbackHost, "callback-host", e.str("CALLBACK_HOST", ""),
+		"host name by which the integration points under test reach this machine for the scenarios' webhooks, e.g. host.docker.internal for a compose stack; the endpoints then listen on every interface (EFM_CALLBACK_HOST)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "a second integration point, receiving what the first sends (EFM_IP2_URL)")
 	fs.StringVar(&cfg.Tags, "tags", e.str("TAGS", ""), `run scenarios matching a tag expression, e.g. "@routing && ~@slow" (EFM_TAGS)`)
 	fs.StringVar(&cfg.Format, "format", e.str("FORMAT", "pretty"), "pretty, progress or cucumber on the terminal (EFM_FORMAT)")
@@ -126,7 +129,8 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	sc := steps.Config{SRURL: cfg.SRURL, MaskinportenURL: cfg.MaskinportenURL, ControlURL: cfg.ControlURL,
 		IPURL: cfg.IPURL, IP2URL: cfg.IP2URL, DPOURL: cfg.DPOURL, DPVURL: cfg.DPVURL, DPFURL: cfg.DPFURL, DPIURL: cfg.DPIURL, IPAuth: cfg.IPAuth, AdminAuth: cfg.AdminAuth,
-		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout}
+		Population: fixtures.Default(), PKI: fixtures.MustLoadPKI(), Timeout: cfg.Timeout,
+		CallbackHost: cfg.CallbackHost}
 	if cfg.SRURL == "" {
 		st, err := stack.Start(ctx, stack.Config{Ports: stack.Ports(0), Fast: true, IPs: 2, LockTimeout: 2 * time.Second})
 		if err != nil {

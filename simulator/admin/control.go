@@ -17,6 +17,7 @@ import (
 type Control struct {
 	mu       sync.RWMutex
 	services []controlled
+	joined   []*joined
 	router   *mux.Router
 }
 
@@ -37,9 +38,7 @@ func NewControl() *Control {
 	c.router.HandleFunc("/debug/pprof/symbol", pprof.Symbol).Name("control.pprof.symbol")
 	c.router.HandleFunc("/debug/pprof/trace", pprof.Trace).Name("control.pprof.trace")
 	c.router.PathPrefix("/debug/pprof/").HandlerFunc(pprof.Index).Name("control.pprof")
-	c.router.NotFoundHandler = Handler(func(r *http.Request) Response {
-		return ErrorResponse(http.StatusNotFound, fmt.Sprintf("no route %s %s; services are under %s/{service}/…", r.Method, r.URL.Path, Prefix))
-	})
+	c.router.NotFoundHandler = http.HandlerFunc(c.passOn)
 	c.router.MethodNotAllowedHandler = Handler(func(r *http.Request) Response {
 		return ErrorResponse(http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed on %s", r.Method, r.URL.Path))
 	})
@@ -63,17 +62,19 @@ type ServiceInfo struct {
 	URL   string     `json:"url"`
 	Admin string     `json:"admin"`
 	Fault FaultState `json:"fault"`
+	// Error says why a joined control plane could not be asked for its services.
+	Error string `json:"error,omitempty"`
 }
 
 func (c *Control) infos(r *http.Request) []ServiceInfo {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
 	base := "http://" + r.Host
+	c.mu.RLock()
 	out := make([]ServiceInfo, 0, len(c.services))
 	for _, s := range c.services {
 		out = append(out, ServiceInfo{Name: s.svc.Name(), URL: s.url, Admin: base + Prefix + "/" + s.svc.Name(), Fault: s.svc.FaultState()})
 	}
-	return out
+	c.mu.RUnlock()
+	return append(out, c.joinedInfos(r, base, out)...)
 }
 
 func (c *Control) list(r *http.Request) Response {
@@ -90,7 +91,7 @@ code{background:#f4f4f4;padding:0 .2rem}</style></head><body>
 <table><tr><th>Service</th><th>URL</th><th>Admin</th><th>Fault</th></tr>
 {{range .}}<tr><td>{{.Name}}</td><td><a href="{{.URL}}">{{.URL}}</a></td>
 <td><a href="{{.Admin}}/requests">{{.Admin}}</a></td>
-<td>{{if .Fault.Active}}<span class="bad">{{.Fault.Fault.Mode}}</span> (applied {{.Fault.Applied}}){{else}}none{{end}}</td></tr>
+<td>{{if .Error}}<span class="bad">{{.Error}}</span>{{else if .Fault.Active}}<span class="bad">{{.Fault.Fault.Mode}}</span> (applied {{.Fault.Applied}}){{else}}none{{end}}</td></tr>
 {{end}}</table></body></html>`))
 
 func (c *Control) overview(r *http.Request) Response {

@@ -125,6 +125,10 @@ type Config struct {
 	// with one names it wherever it gives out its own URL (Maskinporten's issuer, DPF's download URLs, the
 	// control port's overview) and Stack.URL returns it; without one, the listener's address is used.
 	Advertise map[string]string
+	// Join names the control URLs of other efm-harness processes (such as http://dpo:9090, one container
+	// per service) whose services this stack's control port also serves under /__admin/{service}, so
+	// that one control port reaches a whole stack spread over containers.
+	Join []string
 	// IPs is how many reference integration points to start (1 when 0; at most 2). The second, ip2, is
 	// the population's "receiver" organisation, so that two integration points exchange messages.
 	IPs int
@@ -199,6 +203,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		cfg.PKI = p
 	}
 	st := &Stack{cfg: cfg, control: admin.NewControl(), urls: map[string]string{}, ipSlots: map[string]*ipSlot{}}
+	for _, u := range cfg.Join {
+		if err := st.control.Join(u); err != nil {
+			return nil, fmt.Errorf("start stack: %w", err)
+		}
+	}
 	ok := false
 	defer func() {
 		if !ok {

@@ -34,7 +34,11 @@ func composeCommand() ([]string, error) {
 }
 
 // The repository's docker-compose.yml brings up every service healthy, and an arkivmelding sent through
-// its integration point reaches SENDT and arrives at the second organisation's.
+// its integration point reaches SENDT and arrives at the second organisation's. Then the harness's own
+// scenarios run against the stack through its published ports and the ip container's control port
+// (which joins the others'): those of faults, outages, crashes (docker kill and start of the ip
+// container), wrong credentials, hostile input and two integration points (EFM_COMPOSE_TAGS changes the
+// selection; "-" skips them).
 func TestComposeStackComesUpHealthy(t *testing.T) {
 	requireContainers(t)
 	compose, err := composeCommand()
@@ -51,7 +55,7 @@ func TestComposeStackComesUpHealthy(t *testing.T) {
 	project := "efmtest" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	run := func(ctx context.Context, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, compose[0], append(append(compose[1:], "-p", project, "-f", file), args...)...)
-		cmd.Env = append(os.Environ(), "EFM_IMAGE="+testImage(), "EFM_BIND="+composeBind, "EFM_FAST=true")
+		cmd.Env = append(os.Environ(), "EFM_IMAGE="+testImage(), "EFM_BIND="+composeBind, "EFM_FAST=true", "EFM_LOCK_TIMEOUT=2s")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
@@ -119,4 +123,59 @@ func TestComposeStackComesUpHealthy(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+
+	tags := os.Getenv("EFM_COMPOSE_TAGS")
+	if tags == "" {
+		tags = "@resilience,@two-ips"
+	}
+	if tags == "-" {
+		return
+	}
+	ipID, err := run(ctx, "ps", "-q", "ip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := harnessBinary(t)
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer scancel()
+	cmd := exec.CommandContext(sctx, bin, "test", "--ip-url", ip, "--ip2-url", ip2, "--sim-host", composeBind,
+		"--callback-host", "host.docker.internal", "--tags", tags, "--format", "progress", "--reports", t.TempDir(),
+		"--ip-restart-cmd", fmt.Sprintf("docker kill %[1]s >/dev/null && docker start %[1]s >/dev/null", strings.TrimSpace(ipID)))
+	cmd.Env = os.Environ()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	started := time.Now()
+	err = cmd.Run()
+	tail := out.String()
+	if i := strings.Index(tail, "--- Failed steps:"); i >= 0 {
+		tail = tail[i:]
+	} else if i := strings.LastIndex(tail, "\n\n"); i >= 0 {
+		tail = tail[i:]
+	}
+	if err != nil {
+		t.Fatalf("efm-harness test --tags %q against the compose stack: %v\n%s", tags, err, tail)
+	}
+	if strings.Contains(out.String(), "skipped ") {
+		t.Errorf("scenarios were skipped against the compose stack:\n%s", tail)
+	}
+	t.Logf("scenarios %s against the compose stack passed in %v:%s", tags, time.Since(started).Round(time.Second), tail)
+}
+
+// harnessBinary is the efm-harness binary the scenarios run from: EFM_BIN (make test passes the one the
+// image was built from), else one built here.
+func harnessBinary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("EFM_BIN"); b != "" {
+		abs, err := filepath.Abs(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	bin := filepath.Join(t.TempDir(), "efm-harness")
+	cmd := exec.Command("go", "build", "-o", bin, "../../../cmd/efm-harness")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build efm-harness: %v\n%s", err, out)
+	}
+	return bin
 }
