@@ -53,7 +53,7 @@ type Config struct {
 	// the scenarios tagged @crash; they are skipped when it is nil. It returns once the restart was
 	// begun; the step then waits for /manage/health. The feature test restarts its in-process
 	// integration point (an emulation, see stack.RestartIP); `efm-harness test --ip-restart-cmd` runs a
-	// shell command such as "docker restart -s KILL ip".
+	// shell command such as "docker kill ip && docker start ip".
 	RestartIP func(ctx context.Context) error
 	// OnSkip, when set, hears of every scenario skipped because the target lacks a service its tags
 	// (@two-ips, @dpo, @dpv, @dpf, @dpi, @crash) need, with the reason.

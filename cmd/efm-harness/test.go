@@ -63,7 +63,7 @@ func loadTest(args []string, getenv func(string) string, out io.Writer) (testCon
 	fs.StringVar(&cfg.IPAuth, "ip-auth", e.str("IP_AUTH", ""), "user:password when the integration points under test require HTTP Basic authentication (EFM_IP_AUTH)")
 	fs.StringVar(&cfg.DPIURL, "dpi-url", e.str("DPI_URL", ""), "DPI corner-2/KRR simulator of that stack (EFM_DPI_URL)")
 	fs.StringVar(&cfg.IPRestartCmd, "ip-restart-cmd", e.str("IP_RESTART_CMD", ""),
-		`shell command that kills the integration point under test at once and starts it again on the same data, e.g. "docker restart -s KILL ip"; enables the @crash scenarios (EFM_IP_RESTART_CMD)`)
+		`shell command that kills the integration point under test at once and starts it again on the same data, e.g. "docker kill ip && docker start ip"; enables the @crash scenarios (EFM_IP_RESTART_CMD)`)
 	fs.StringVar(&cfg.CallbackHost, "callback-host", e.str("CALLBACK_HOST", ""),
 		"host name by which the integration points under test reach this machine for the scenarios' webhooks, e.g. host.docker.internal for a compose stack; the endpoints then listen on every interface (EFM_CALLBACK_HOST)")
 	fs.StringVar(&cfg.IP2URL, "ip2-url", e.str("IP2_URL", ""), "a second integration point, receiving what the first sends (EFM_IP2_URL)")
@@ -83,7 +83,7 @@ directories of the embedded set, e.g. "routing" or "auth/maskinporten.feature".
 Scenarios tagged @crash kill the integration point and start it again. Against a
 running stack they need --ip-restart-cmd, a shell command (run with sh -c) that
 kills it without a graceful shutdown and starts it on the same data directory,
-e.g. --ip-restart-cmd 'docker restart -s KILL ip' or a script that sends
+e.g. --ip-restart-cmd 'docker kill ip && docker start ip' or a script that sends
 SIGKILL to "efm-harness ip" and starts it again; without it they are skipped.
 The in-process stack emulates the crash within its process.
 

@@ -6,7 +6,7 @@ Feature: A crash of the integration point loses nothing and does nothing twice
   lost, none is queued twice, and the broker ends with each one confirmed.
 
   Against a running stack the scenarios need `efm-harness test --ip-restart-cmd 'COMMAND'` (for example
-  `docker restart -s KILL ip`). The in-process feature test emulates the crash inside one process (see
+  `docker kill ip && docker start ip`). The in-process feature test emulates the crash inside one process (see
   stack.RestartIP); the real SIGKILL of a separate process is proven by the tests of cmd/efm-harness.
 
   @dpf
