@@ -35,7 +35,7 @@ func TestFeatures(t *testing.T) {
 			SRURL: st.URL(stack.SR), MaskinportenURL: st.URL(stack.Maskinporten), ControlURL: st.ControlURL(),
 			IPURL: st.URL(stack.IP), IP2URL: st.URL(stack.IP2), DPOURL: st.URL(stack.DPO),
 			DPVURL: st.URL(stack.DPV), DPFURL: st.URL(stack.DPF), DPIURL: st.URL(stack.DPI),
-			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second,
+			Population: st.Population(), PKI: st.PKI(), Timeout: 10 * time.Second, ReferenceIP: true,
 			// The integration points require HTTP Basic authentication, as the real one does by default.
 			IPAuth: "arkivsystem:hemmelig", AdminAuth: "harness:admin",
 			// @crash: the in-process integration point is crashed and restarted on its data directory and

@@ -43,6 +43,10 @@ type Config struct {
 	// Population and PKI are the test data the services were started with.
 	Population *fixtures.Population
 	PKI        *fixtures.PKI
+	// ReferenceIP says that the integration point under test is the harness's reference IP (its
+	// /manage/info has an efm-harness section): scenarios tagged @reference-ip check what it does beyond
+	// the real IP and are skipped otherwise.
+	ReferenceIP bool
 	// CallbackHost is the host name by which the integration points under test reach this machine, for
 	// the webhook endpoints scenarios subscribe (host.docker.internal for integration points in
 	// containers). Empty keeps the endpoints on 127.0.0.1; otherwise they listen on every interface.
@@ -86,6 +90,7 @@ var capabilities = []struct {
 	{"@dpv", "the DPV simulator (--dpv-url)", func(c Config) bool { return c.DPVURL != "" }},
 	{"@dpf", "the DPF simulator (--dpf-url)", func(c Config) bool { return c.DPFURL != "" }},
 	{"@dpi", "the DPI simulator (--dpi-url)", func(c Config) bool { return c.DPIURL != "" }},
+	{"@reference-ip", "the harness's reference integration point (the scenario checks where it goes beyond the real IP)", func(c Config) bool { return c.ReferenceIP }},
 	{"@crash", "a way to kill and restart the integration point (--ip-restart-cmd)", func(c Config) bool { return c.RestartIP != nil }},
 	// The load generator runs against this machine only, and its webhook receiver must be reachable.
 	{"@load", "an integration point on this machine (--ip-url on 127.0.0.1 or localhost), which can push webhooks to the load generator",

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,6 +145,7 @@ func runTest(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		sc.RestartIP = st.RestartIP // an emulated crash (stack.RestartIP)
 		fmt.Fprintf(stderr, "testing an in-process stack (control %s)\n", sc.ControlURL)
 	}
+	sc.ReferenceIP = isReferenceIP(ctx, sc.IPURL, sc.IPAuth)
 	if cfg.IPRestartCmd != "" && sc.RestartIP == nil {
 		sc.RestartIP = shellRestart(cfg.IPRestartCmd, stderr)
 	}
@@ -200,4 +203,32 @@ func shellRestart(command string, out io.Writer) func(context.Context) error {
 		}
 		return nil
 	}
+}
+
+// isReferenceIP reports whether the integration point at url is the harness's own: its /manage/info has
+// an efm-harness section, which the real IP's does not.
+func isReferenceIP(ctx context.Context, url, auth string) bool {
+	if url == "" {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/manage/info", nil)
+	if err != nil {
+		return false
+	}
+	if user, pw, ok := strings.Cut(auth, ":"); ok {
+		req.SetBasicAuth(user, pw)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var info map[string]json.RawMessage
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info) != nil {
+		return false
+	}
+	_, ok := info["efm-harness"]
+	return ok
 }

@@ -64,7 +64,19 @@ Feature: Hostile packages from a broker are discarded without stopping the batch
       | a good forsendelse                |
     Then archive system A receives every good message of the batch: it peeks, pops and deletes each
     And no hostile message of the batch is in archive system A's in-queue or has a status there
-    And SvarInn shows every hostile forsendelse of the batch reported with mottakFeilet, and the good ones acknowledged
+    And SvarInn shows the good forsendelser of the batch acknowledged, and the hostile ones not
     And nothing was written outside the integration point's data directory
     When SvarInn holds a forsendelse "Etter angrepet" with the files "svar.pdf" from "{org:dpf}" for organisation A
     Then archive system A finds the injected message when it peeks
+
+  # The real IP leaves a forsendelse it cannot take unacknowledged, to be listed again at every poll; the
+  # reference IP reports it to SvarInn as failed (mottakFeilet), so that SvarUt stops offering it.
+  @dpf @reference-ip
+  Scenario: SvarInn forsendelser the integration point cannot take are reported with mottakFeilet
+    Given SvarInn offers organisation A, from "{org:dpf}", this batch:
+      | forsendelse                |
+      | a good forsendelse         |
+      | a zip bomb                 |
+      | a download that is not CMS |
+    Then archive system A receives every good message of the batch: it peeks, pops and deletes each
+    And SvarInn shows every hostile forsendelse of the batch reported with mottakFeilet, and the good ones acknowledged
