@@ -24,6 +24,9 @@ const composeBind = "127.0.0.77"
 
 // composeCommand is the Compose tool: `docker compose` (v2) or docker-compose (v1, as on these machines).
 func composeCommand() ([]string, error) {
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("the docker command reaches no engine: %v: %s", err, bytes.TrimSpace(out))
+	}
 	if err := exec.Command("docker", "compose", "version").Run(); err == nil {
 		return []string{"docker", "compose"}, nil
 	}
