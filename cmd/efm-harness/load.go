@@ -247,6 +247,12 @@ func runLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		}
 		if cfg.IP2URL != "" {
 			roles["ip2"] = cfg.IP2URL
+			metrics["ip2"] = strings.TrimRight(cfg.IP2URL, "/") + "/manage/prometheus"
+		}
+		if cfg.ControlURL != "" && !onlyGet {
+			// The simulators' process (the same as the integration point's under `up`; its own under `sim`).
+			roles["simulators"] = cfg.ControlURL
+			metrics["simulators"] = strings.TrimRight(cfg.ControlURL, "/") + "/metrics"
 		}
 		if sm, err := loadtest.NewSampler(roles, metrics); err != nil {
 			fmt.Fprintf(stderr, "resources: not sampled: %v\n", err)

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -32,6 +33,12 @@ func NewControl() *Control {
 	c.router.Handle("/", Handler(c.overview)).Methods(http.MethodGet).Name("control.overview")
 	c.router.Handle(Prefix, Handler(c.list)).Methods(http.MethodGet).Name("control.services")
 	c.router.Handle(Prefix+"/", Handler(c.list)).Methods(http.MethodGet).Name("control.services.slash")
+	// go_goroutines of this process in the Prometheus text format, for the load generator's resource samples
+	// of a process that runs no integration point (efm-harness sim).
+	c.router.Handle("/metrics", Handler(func(*http.Request) Response {
+		return Text(http.StatusOK, "text/plain; version=0.0.4; charset=utf-8", fmt.Appendf(nil,
+			"# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines %d\n", runtime.NumGoroutine()))
+	})).Methods(http.MethodGet).Name("control.metrics")
 	// The Go profiler of the whole harness process, for load runs (go tool pprof URL/debug/pprof/profile).
 	c.router.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline).Name("control.pprof.cmdline")
 	c.router.HandleFunc("/debug/pprof/profile", pprof.Profile).Name("control.pprof.profile")

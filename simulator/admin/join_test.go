@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -89,5 +90,25 @@ func TestJoin(t *testing.T) {
 
 	if err := front.Join("dpo:9090"); err == nil {
 		t.Error("Join accepted a URL without a scheme")
+	}
+}
+
+func TestControlMetrics(t *testing.T) {
+	t.Parallel()
+	_, ctl, _ := service(t)
+	code, body, err := get(t, 5*time.Second, ctl+"/metrics")
+	if err != nil || code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d %v", code, err)
+	}
+	var n int
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, "go_goroutines "); ok {
+			if _, err := fmt.Sscan(v, &n); err != nil {
+				t.Fatalf("go_goroutines %q: %v", v, err)
+			}
+		}
+	}
+	if n < 1 {
+		t.Errorf("go_goroutines = %d in %q, want the process's count", n, body)
 	}
 }
