@@ -72,14 +72,15 @@ func Initialize(cfg Config) func(*godog.ScenarioContext) {
 				}
 				_ = w.admin(svc).ClearFault(ctx)
 			}
+			// The subscription first (with the IP's credentials), so that nothing is pushed to a closed port, or
+			// to a later scenario's endpoint on the same port.
+			if w.subscriptionID != 0 && cfg.IPURL != "" {
+				last := w.last
+				_, _ = w.do(ctx, http.MethodDelete, fmt.Sprintf("%s/api/subscriptions/%d", strings.TrimRight(cfg.IPURL, "/"), w.subscriptionID), nil, nil)
+				w.last = last
+			}
 			if w.hook != nil {
 				w.hook.srv.Close()
-			}
-			if w.subscriptionID != 0 && cfg.IPURL != "" {
-				req, _ := http.NewRequestWithContext(ctx, http.MethodDelete, fmt.Sprintf("%s/api/subscriptions/%d", cfg.IPURL, w.subscriptionID), nil)
-				if resp, derr := w.client.Do(req); derr == nil {
-					resp.Body.Close()
-				}
 			}
 			if err != nil && w.last != nil {
 				ctx = godog.Attach(ctx, godog.Attachment{Body: w.last.Body, FileName: "last response", MediaType: "text/plain"})

@@ -99,18 +99,29 @@ func (w *world) baseAssertion(ctx context.Context, who, scope string) (assertion
 // (as a real client configures it): it differs from the URL the steps reach Maskinporten at when
 // Maskinporten runs in a container that advertises its service name.
 func (w *world) maskinportenIssuer(ctx context.Context) (string, error) {
+	if w.issuer != "" {
+		return w.issuer, nil
+	}
 	base := strings.TrimRight(w.cfg.MaskinportenURL, "/")
-	r, err := w.do(ctx, http.MethodGet, base+"/.well-known/oauth-authorization-server", nil, nil)
+	last := w.last
+	defer func() { w.last = last }()
+	u := base + "/.well-known/oauth-authorization-server"
+	r, err := w.do(ctx, http.MethodGet, u, nil, nil)
 	if err != nil {
 		return "", err
+	}
+	if r.Status == http.StatusNotFound {
+		w.issuer = base + "/" // no metadata: the URL itself, which the simulator also accepts
+		return w.issuer, nil
 	}
 	var md struct {
 		Issuer string `json:"issuer"`
 	}
 	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &md) != nil || md.Issuer == "" {
-		return base + "/", nil // no metadata: the URL itself, which the simulator also accepts
+		return "", fmt.Errorf("GET %s answered %d without an issuer: %.300s", u, r.Status, r.Body)
 	}
-	return md.Issuer, nil
+	w.issuer = md.Issuer
+	return w.issuer, nil
 }
 
 func (w *world) postAssertion(ctx context.Context, assertion string) error {

@@ -179,6 +179,7 @@ type world struct {
 	last   *response
 	plain  *response // a plain JSON answer kept to compare a signed one with
 	token  *tokenState
+	issuer string // Maskinporten's, from its metadata
 	out    *outgoing
 	in     *incoming
 	hook   *hook

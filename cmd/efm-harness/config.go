@@ -268,6 +268,9 @@ func loadServe(command string, args []string, getenv func(string) string, out io
 			cfg.Ports[name] = *v
 		}
 	}
+	if command == "ip" && len(cfg.Join) > 0 && cfg.Ports[stack.Control] == 0 {
+		return cfg, fmt.Errorf("--join serves other processes' admin APIs on this process's control port, which ip opens only with --control-port")
+	}
 	for _, s := range strings.Split(*services, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			cfg.Services = append(cfg.Services, s)

@@ -14,7 +14,7 @@ import (
 // defaultHealthURL is what `efm-harness health` checks without arguments: the control port of `up` and
 // `sim` on the default port base (the container image's HEALTHCHECK; docker-compose.yml checks each
 // service's own port instead).
-const defaultHealthURL = "http://127.0.0.1:9090/__admin"
+const defaultHealthURL = "http://127.0.0.1:9090/health"
 
 // ErrUnhealthy is wrapped by the errors of `efm-harness health` when a URL does not answer 2xx.
 var ErrUnhealthy = errors.New("unhealthy")

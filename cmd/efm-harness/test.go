@@ -96,6 +96,9 @@ Flags:
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	if h := cfg.CallbackHost; h != "" && (strings.ContainsAny(h, "/:@ ") || strings.Contains(h, "..")) {
+		return cfg, fmt.Errorf("--callback-host %q: give a bare host name or IPv4 address, such as host.docker.internal", h)
+	}
 	cfg.Paths = fs.Args()
 	if cfg.SimHost != "" {
 		ports := stack.Ports(cfg.PortBase)

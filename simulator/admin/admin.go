@@ -289,6 +289,12 @@ func (s *Service) Middleware(next http.Handler) http.Handler {
 				}
 				return
 			}
+			if f.Mode == ModeReset { // journal first, so that a client that sees the reset finds the request there
+				rec.hijacked = true
+				s.finish(&e, body, rec, start)
+				s.applyFault(f, rec, r)
+				return
+			}
 			if done := s.applyFault(f, rec, r); done {
 				s.finish(&e, body, rec, start)
 				return

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 )
 
 // callerOf is the organisation number a request's bearer token acts for, as the journal records it: the
@@ -13,24 +14,39 @@ import (
 // gives "".
 func callerOf(authorization string) string {
 	scheme, tok, ok := strings.Cut(strings.TrimSpace(authorization), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > 64<<10 {
+	tok = strings.TrimSpace(tok)
+	if !ok || !strings.EqualFold(scheme, "Bearer") || len(tok) > 64<<10 || strings.Count(tok, ".") != 2 {
 		return ""
 	}
-	parts := strings.Split(strings.TrimSpace(tok), ".")
-	if len(parts) != 3 {
-		return ""
+	if v, ok := lastCaller.Load().(callerMemo); ok && v.token == tok {
+		return v.caller // an integration point sends the same token for many requests
 	}
-	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	c := callerOfJWT(tok)
+	lastCaller.Store(callerMemo{token: tok, caller: c})
+	return c
+}
+
+// lastCaller remembers the last token read and its caller.
+var lastCaller atomic.Value
+
+type callerMemo struct{ token, caller string }
+
+// callerOfJWT reads the caller from a compact JWS's payload.
+func callerOfJWT(tok string) string {
+	_, rest, _ := strings.Cut(tok, ".")
+	mid, _, _ := strings.Cut(rest, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(mid, "="))
 	if err != nil {
 		return ""
 	}
 	type party struct {
 		ID string `json:"ID"`
 	}
+	// Each claim on its own, so that one of an unexpected shape does not hide the others.
 	var c struct {
 		AuthorizationDetails json.RawMessage `json:"authorization_details"`
-		Consumer             *party          `json:"consumer"`
-		ConsumerOrg          string          `json:"consumer_org"`
+		Consumer             json.RawMessage `json:"consumer"`
+		ConsumerOrg          json.RawMessage `json:"consumer_org"`
 	}
 	if json.Unmarshal(payload, &c) != nil {
 		return ""
@@ -39,7 +55,7 @@ func callerOf(authorization string) string {
 	var details []struct {
 		SystemUserOrg *party `json:"systemuser_org"`
 	}
-	if json.Unmarshal(c.AuthorizationDetails, &details) != nil {
+	if len(c.AuthorizationDetails) > 0 && json.Unmarshal(c.AuthorizationDetails, &details) != nil {
 		details = details[:0]
 		var one struct {
 			SystemUserOrg *party `json:"systemuser_org"`
@@ -53,10 +69,15 @@ func callerOf(authorization string) string {
 			return orgnrOf(d.SystemUserOrg.ID)
 		}
 	}
-	if c.Consumer != nil && c.Consumer.ID != "" {
-		return orgnrOf(c.Consumer.ID)
+	var consumer party
+	if len(c.Consumer) > 0 && json.Unmarshal(c.Consumer, &consumer) == nil && consumer.ID != "" {
+		return orgnrOf(consumer.ID)
 	}
-	return c.ConsumerOrg
+	var org string
+	if len(c.ConsumerOrg) > 0 && json.Unmarshal(c.ConsumerOrg, &org) == nil {
+		return org
+	}
+	return ""
 }
 
 // orgnrOf strips the ICD prefix of an ISO 6523 identifier ("0192:991825827" → "991825827").

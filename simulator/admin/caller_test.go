@@ -18,6 +18,8 @@ func TestCallerOf(t *testing.T) {
 		{"system user as an object", "Bearer " + jwt(`{"authorization_details":{"systemuser_org":{"ID":"0192:910075918"}}}`), "910075918"},
 		{"maskinporten consumer", "Bearer " + jwt(`{"scope":"svarut:forsendelse","consumer":{"authority":"iso6523-actorid-upis","ID":"0192:987464291"}}`), "987464291"},
 		{"consumer_org only", "bearer " + jwt(`{"consumer_org":"987464291"}`), "987464291"},
+		{"consumer of another shape", "Bearer " + jwt(`{"consumer":"x","consumer_org":"987464291"}`), "987464291"},
+		{"the same token again", "Bearer " + jwt(`{"consumer_org":"987464291"}`), "987464291"},
 		{"no organisation", "Bearer " + jwt(`{"scope":"x"}`), ""},
 		{"basic", "Basic dXNlcjpwdw==", ""},
 		{"not a jwt", "Bearer abc", ""},

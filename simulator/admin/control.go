@@ -33,6 +33,10 @@ func NewControl() *Control {
 	c.router.Handle("/", Handler(c.overview)).Methods(http.MethodGet).Name("control.overview")
 	c.router.Handle(Prefix, Handler(c.list)).Methods(http.MethodGet).Name("control.services")
 	c.router.Handle(Prefix+"/", Handler(c.list)).Methods(http.MethodGet).Name("control.services.slash")
+	// Liveness of this process alone (the image's health check), without asking joined control planes.
+	c.router.Handle("/health", Handler(func(*http.Request) Response {
+		return JSON(http.StatusOK, map[string]string{"status": "UP"})
+	})).Methods(http.MethodGet).Name("control.health")
 	// go_goroutines of this process in the Prometheus text format, for the load generator's resource samples
 	// of a process that runs no integration point (efm-harness sim).
 	c.router.Handle("/metrics", Handler(func(*http.Request) Response {
@@ -57,7 +61,13 @@ func (c *Control) Register(svc *Service, url string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.services = append(c.services, controlled{svc: svc, url: url})
-	svc.Routes(c.router.PathPrefix(Prefix + "/" + svc.Name()).Subrouter())
+	base := Prefix + "/" + svc.Name()
+	// Only the service's own path: /__admin/ip must not take /__admin/ip2/….
+	own := func(r *http.Request, _ *mux.RouteMatch) bool {
+		rest := strings.TrimPrefix(r.URL.Path, base)
+		return rest == "" || rest[0] == '/'
+	}
+	svc.Routes(c.router.PathPrefix(base).MatcherFunc(own).Subrouter())
 }
 
 // Handler serves the control plane.
@@ -97,7 +107,7 @@ code{background:#f4f4f4;padding:0 .2rem}</style></head><body>
 (health, reset, requests, faults, messages, inject, behaviour).</p>
 <table><tr><th>Service</th><th>URL</th><th>Admin</th><th>Fault</th></tr>
 {{range .}}<tr><td>{{.Name}}</td><td><a href="{{.URL}}">{{.URL}}</a></td>
-<td><a href="{{.Admin}}/requests">{{.Admin}}</a></td>
+<td>{{if .Admin}}<a href="{{.Admin}}/requests">{{.Admin}}</a>{{end}}</td>
 <td>{{if .Error}}<span class="bad">{{.Error}}</span>{{else if .Fault.Active}}<span class="bad">{{.Fault.Fault.Mode}}</span> (applied {{.Fault.Applied}}){{else}}none{{end}}</td></tr>
 {{end}}</table></body></html>`))
 

@@ -1,7 +1,6 @@
 package admin
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,8 +15,9 @@ import (
 
 // joined is another efm-harness process's control plane whose services this one also serves.
 type joined struct {
-	base  *url.URL
-	proxy *httputil.ReverseProxy
+	base   *url.URL
+	proxy  *httputil.ReverseProxy
+	client *http.Client // for asking it what it serves
 
 	mu    sync.Mutex
 	names []string // the services it had when last asked
@@ -27,26 +27,30 @@ type joined struct {
 // or ask its own joined planes again: two planes that join each other do not loop.
 const joinedHeader = "X-Efm-Harness-Joined"
 
-// joinTimeout bounds each question to a joined control plane and the answer to each passed-on request.
-const joinTimeout = 30 * time.Second
+// askTimeout bounds asking a joined control plane what it serves; proxyTimeout the wait for the answer
+// to a passed-on request.
+const (
+	askTimeout   = 2 * time.Second
+	proxyTimeout = 30 * time.Second
+)
 
 // Join makes the control plane also serve the services of the efm-harness control plane at controlURL
 // (such as http://dpo:9090, a simulator in a container of its own): /__admin/{service}/… for a service not
 // served here is passed on to the joined plane that has it, with the caller's credentials, and the
-// overview lists its services. Joined planes are asked what they serve when a request needs it, so one
-// that starts later is found.
+// overview lists its services. Joined planes are asked what they serve when a request needs it (all at
+// once, each for at most 2 s), so one that starts later is found. Joins do not chain: the services a
+// joined plane has joined itself are not served here.
 func (c *Control) Join(controlURL string) error {
 	u, err := url.Parse(strings.TrimRight(controlURL, "/"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("join control plane %q: give an http(s) URL such as http://dpo:9090", controlURL)
 	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.ResponseHeaderTimeout = joinTimeout
-	j := &joined{base: u}
+	tr.ResponseHeaderTimeout = proxyTimeout
+	j := &joined{base: u, client: &http.Client{Transport: tr, Timeout: askTimeout}}
 	j.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
-			r.Out.Host = u.Host
 			r.Out.Header.Set(joinedHeader, "1")
 		},
 		Transport: tr,
@@ -63,9 +67,7 @@ func (c *Control) Join(controlURL string) error {
 // ask returns the services of the joined plane, as its GET /__admin lists them (with the credentials of
 // the request that needs them).
 func (j *joined) ask(r *http.Request) ([]ServiceInfo, error) {
-	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, j.base.String()+Prefix, nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, j.base.String()+Prefix, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func (j *joined) ask(r *http.Request) ([]ServiceInfo, error) {
 		req.Header.Set("Authorization", a)
 	}
 	req.Header.Set(joinedHeader, "1")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := j.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +109,8 @@ func (j *joined) has(name string) bool {
 	return slices.Contains(j.names, name)
 }
 
-// joinedFor is the joined plane that serves the service name, asking them again when none is known to.
+// joinedFor is the joined plane that serves the service name, asking them all again (at once) when none
+// is known to.
 func (c *Control) joinedFor(r *http.Request, name string) *joined {
 	c.mu.RLock()
 	js := slices.Clone(c.joined)
@@ -117,12 +120,34 @@ func (c *Control) joinedFor(r *http.Request, name string) *joined {
 			return j
 		}
 	}
+	askAll(r, js)
 	for _, j := range js {
-		if _, err := j.ask(r); err == nil && j.has(name) {
+		if j.has(name) {
 			return j
 		}
 	}
 	return nil
+}
+
+// asked is one joined plane's answer to what it serves.
+type asked struct {
+	infos []ServiceInfo
+	err   error
+}
+
+// askAll asks every joined plane at once what it serves, each within askTimeout.
+func askAll(r *http.Request, js []*joined) []asked {
+	out := make([]asked, len(js))
+	var wg sync.WaitGroup
+	for i, j := range js {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out[i].infos, out[i].err = j.ask(r)
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // joinedInfos lists the services of every joined plane, their admin URLs rewritten to this plane; a plane
@@ -135,13 +160,12 @@ func (c *Control) joinedInfos(r *http.Request, base string, local []ServiceInfo)
 	js := slices.Clone(c.joined)
 	c.mu.RUnlock()
 	var out []ServiceInfo
-	for _, j := range js {
-		infos, err := j.ask(r)
-		if err != nil {
-			out = append(out, ServiceInfo{Name: "?", URL: j.base.String(), Error: err.Error()})
+	for i, a := range askAll(r, js) {
+		if a.err != nil {
+			out = append(out, ServiceInfo{Name: "?", URL: js[i].base.String(), Error: a.err.Error()})
 			continue
 		}
-		for _, s := range infos {
+		for _, s := range a.infos {
 			if s.Name == "control" || slices.ContainsFunc(local, func(l ServiceInfo) bool { return l.Name == s.Name }) {
 				continue
 			}

@@ -112,3 +112,56 @@ func TestControlMetrics(t *testing.T) {
 		t.Errorf("go_goroutines = %d in %q, want the process's count", n, body)
 	}
 }
+
+// A service whose name begins with another's (ip, ip2) is reached at its own path, here and through a
+// joined plane; and a joined plane that never answers delays the overview by at most the ask timeout.
+func TestJoinPrefixNamesAndSilentPlanes(t *testing.T) {
+	t.Parallel()
+	ip := admin.New("ip", admin.Hooks{}, admin.Options{})
+	ip2 := admin.New("ip2", admin.Hooks{}, admin.Options{})
+	local := admin.NewControl()
+	local.Register(ip, "http://ip")
+	other := admin.NewControl()
+	other.Register(ip2, "http://ip2")
+	others := httptest.NewServer(other.Handler())
+	t.Cleanup(others.Close)
+	silent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	t.Cleanup(silent.Close)
+	must(t, local.Join(silent.URL))
+	must(t, local.Join(others.URL))
+	ls := httptest.NewServer(local.Handler())
+	t.Cleanup(ls.Close)
+	ctx := context.Background()
+
+	if _, err := admin.ControlClient(ls.URL, "ip2").Health(ctx); err != nil {
+		t.Errorf("ip2 through the joined plane, next to a local ip: %v", err)
+	}
+	both := admin.NewControl()
+	both.Register(ip, "http://ip")
+	both.Register(ip2, "http://ip2")
+	bs := httptest.NewServer(both.Handler())
+	t.Cleanup(bs.Close)
+	for _, name := range []string{"ip", "ip2"} {
+		h, err := admin.ControlClient(bs.URL, name).Health(ctx)
+		if err != nil || h.Service != name {
+			t.Errorf("%s in one plane with both: %+v, %v", name, h, err)
+		}
+	}
+
+	start := time.Now()
+	code, body, err := get(t, 10*time.Second, ls.URL+admin.Prefix)
+	if err != nil || code != http.StatusOK || !strings.Contains(body, `"ip2"`) {
+		t.Fatalf("overview with a silent plane: %d %v %.300s", code, err, body)
+	}
+	if took := time.Since(start); took > 4*time.Second {
+		t.Errorf("overview took %v with one silent plane, want about the 2 s ask timeout", took)
+	}
+	if code, _, err := get(t, 5*time.Second, ls.URL+"/health"); err != nil || code != http.StatusOK {
+		t.Errorf("GET /health: %d %v", code, err)
+	}
+}

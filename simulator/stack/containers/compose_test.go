@@ -56,14 +56,20 @@ func TestComposeStackComesUpHealthy(t *testing.T) {
 		t.Fatal(err)
 	}
 	project := "efmtest" + strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	env := append(harnessFreeEnv(), "EFM_IMAGE="+testImage(), "EFM_BIND="+composeBind, "EFM_FAST=true", "EFM_LOCK_TIMEOUT=2s")
+	// run runs a compose command and returns its standard output, with its standard error on failure.
 	run := func(ctx context.Context, args ...string) (string, error) {
 		cmd := exec.CommandContext(ctx, compose[0], append(append(compose[1:], "-p", project, "-f", file), args...)...)
-		cmd.Env = append(os.Environ(), "EFM_IMAGE="+testImage(), "EFM_BIND="+composeBind, "EFM_FAST=true", "EFM_LOCK_TIMEOUT=2s")
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
+		cmd.Env = env
+		cmd.WaitDelay = 5 * time.Second
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		if err := cmd.Run(); err != nil {
+			return out.String() + errOut.String(), err
+		}
+		return out.String(), nil
 	}
+	removeStaleProjects(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
@@ -134,17 +140,25 @@ func TestComposeStackComesUpHealthy(t *testing.T) {
 	if tags == "-" {
 		return
 	}
-	ipID, err := run(ctx, "ps", "-q", "ip")
-	if err != nil {
-		t.Fatal(err)
+	pctx, pcancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer pcancel()
+	ipID, err := run(pctx, "ps", "-q", "ip")
+	ipID = strings.TrimSpace(ipID)
+	if err != nil || !isHex(ipID) {
+		t.Fatalf("the ip container's id: %q, %v", ipID, err)
 	}
 	bin := harnessBinary(t)
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	budget := 10 * time.Minute
+	if d, ok := t.Deadline(); ok && time.Until(d)-3*time.Minute < budget {
+		budget = time.Until(d) - 3*time.Minute // leave the cleanup its time
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), budget)
 	defer scancel()
 	cmd := exec.CommandContext(sctx, bin, "test", "--ip-url", ip, "--ip2-url", ip2, "--sim-host", composeBind,
 		"--callback-host", "host.docker.internal", "--tags", tags, "--format", "progress", "--reports", t.TempDir(),
-		"--ip-restart-cmd", fmt.Sprintf("docker kill %[1]s >/dev/null && docker start %[1]s >/dev/null", strings.TrimSpace(ipID)))
-	cmd.Env = os.Environ()
+		"--ip-restart-cmd", fmt.Sprintf("docker kill %[1]s >/dev/null && docker start %[1]s >/dev/null", ipID))
+	cmd.Env = harnessFreeEnv()
+	cmd.WaitDelay = 10 * time.Second
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	started := time.Now()
@@ -181,4 +195,36 @@ func harnessBinary(t *testing.T) string {
 		t.Fatalf("build efm-harness: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// harnessFreeEnv is this process's environment without EFM_ variables, which would otherwise point the
+// compose stack or the scenarios elsewhere (EFM_SR_URL, EFM_CONTROL_URL, …).
+func harnessFreeEnv() []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "EFM_") })
+}
+
+// removeStaleProjects takes down the compose projects of earlier runs of this test that a timeout killed
+// before their cleanup: they hold its ports.
+func removeStaleProjects(t *testing.T) {
+	t.Helper()
+	out, err := exec.Command("docker", "ps", "-a", "--filter", "label=com.docker.compose.project",
+		"--format", `{{.ID}} {{.Label "com.docker.compose.project"}}`).Output()
+	if err != nil {
+		return
+	}
+	var stale []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		id, project, ok := strings.Cut(line, " ")
+		if ok && strings.HasPrefix(project, "efmtest") {
+			stale = append(stale, id)
+		}
+	}
+	if len(stale) > 0 {
+		t.Logf("removing %d containers that an earlier run left", len(stale))
+		_ = exec.Command("docker", append([]string{"rm", "-f", "-v"}, stale...)...).Run()
+	}
+}
+
+func isHex(s string) bool {
+	return s != "" && strings.Trim(s, "0123456789abcdef") == ""
 }
