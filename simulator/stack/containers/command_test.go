@@ -25,7 +25,8 @@ func TestCommandAndEnv(t *testing.T) {
 		commands[name] = st.command(name)
 	}
 	want := map[string][]string{
-		stack.SR:           {"sim", "--only", "sr", "--require-auth"},
+		stack.SR: {"sim", "--only", "sr", "--join", "http://maskinporten:9090,http://dpo:9090,http://dpf:9090,http://ip:9090",
+			"--require-auth"},
 		stack.Maskinporten: {"sim", "--only", "maskinporten"},
 		stack.DPO:          {"sim", "--only", "dpo"},
 		stack.DPF:          {"sim", "--only", "dpf", "--ip-org", "910076787"},

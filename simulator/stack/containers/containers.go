@@ -172,6 +172,19 @@ func (st *Stack) command(name string) []string {
 	default:
 		cmd = []string{"sim", "--only", name}
 	}
+	if name == stack.SR {
+		// The register's control plane is the stack's: it serves every other container's admin API too
+		// (not ip2's, which is "ip" in its own process).
+		var join []string
+		for _, other := range st.settings.services {
+			if other != stack.SR && other != stack.IP2 {
+				join = append(join, fmt.Sprintf("http://%s:%d", other, ControlPort))
+			}
+		}
+		if len(join) > 0 {
+			cmd = append(cmd, "--join", strings.Join(join, ","))
+		}
+	}
 	if o := st.settings.orgs[stack.IP]; name == stack.DPF && o != "" {
 		cmd = append(cmd, "--ip-org", o) // its SvarUt account and SvarInn user
 	}
@@ -295,7 +308,8 @@ func (st *Stack) InternalURL(name string) string {
 }
 
 // ControlURL is, from the host, the base URL of the control plane of the process in the service's
-// container (its /__admin/{service}/… answers while the service's own port is faulted).
+// container (its /__admin/{service}/… answers while the service's own port is faulted). The address
+// register's, ControlURL(stack.SR), is the stack's: it serves every service's admin API but ip2's.
 func (st *Stack) ControlURL(name string) string {
 	st.mu.Lock()
 	defer st.mu.Unlock()

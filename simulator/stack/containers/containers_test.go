@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/efm-harness/efm-harness/fixtures"
+	"github.com/efm-harness/efm-harness/simulator/admin"
 	"github.com/efm-harness/efm-harness/simulator/dpo"
 	"github.com/efm-harness/efm-harness/simulator/stack"
 	"github.com/efm-harness/efm-harness/simulator/stack/containers"
@@ -326,6 +327,12 @@ func TestURLsAndAdmin(t *testing.T) {
 		// The second integration point is "ip" in its own process.
 		if wantSvc := map[string]string{stack.IP2: stack.IP}[name]; h.Service != name && h.Service != wantSvc {
 			t.Errorf("admin health of %s names %q", name, h.Service)
+		}
+	}
+	// The register's control plane is the stack's.
+	for _, name := range []string{stack.Maskinporten, stack.DPO, stack.IP} {
+		if h, err := admin.ControlClient(st.ControlURL(stack.SR), name).Health(ctx); err != nil || h.Service != name {
+			t.Errorf("admin health of %s through the register's control plane: %+v, %v", name, h, err)
 		}
 	}
 	// Maskinporten advertises its service hostname, which the integration points' tokens name as audience.
