@@ -209,23 +209,31 @@ func shellRestart(command string, out io.Writer) func(context.Context) error {
 }
 
 // isReferenceIP reports whether the integration point at url is the harness's own: its /manage/info has
-// an efm-harness section, which the real IP's does not.
+// an efm-harness section, which the real IP's does not. An integration point that does not answer yet is
+// asked again for up to 10 s.
 func isReferenceIP(ctx context.Context, url, auth string) bool {
 	if url == "" {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/manage/info", nil)
-	if err != nil {
-		return false
-	}
-	if user, pw, ok := strings.Cut(auth, ":"); ok {
-		req.SetBasicAuth(user, pw)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false
+	var resp *http.Response
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(url, "/")+"/manage/info", nil)
+		if err != nil {
+			return false
+		}
+		if user, pw, ok := strings.Cut(auth, ":"); ok {
+			req.SetBasicAuth(user, pw)
+		}
+		if resp, err = http.DefaultClient.Do(req); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
 	defer resp.Body.Close()
 	var info map[string]json.RawMessage
