@@ -154,28 +154,45 @@ func TestComposeStackComesUpHealthy(t *testing.T) {
 	}
 	sctx, scancel := context.WithTimeout(context.Background(), budget)
 	defer scancel()
-	cmd := exec.CommandContext(sctx, bin, "test", "--ip-url", ip, "--ip2-url", ip2, "--sim-host", composeBind,
-		"--callback-host", "host.docker.internal", "--tags", tags, "--format", "progress", "--reports", t.TempDir(),
-		"--ip-restart-cmd", fmt.Sprintf("docker kill %[1]s >/dev/null && docker start %[1]s >/dev/null", ipID))
-	cmd.Env = harnessFreeEnv()
-	cmd.WaitDelay = 10 * time.Second
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	scenarios := func() (out string, failed []string, err error) {
+		cmd := exec.CommandContext(sctx, bin, "test", "--ip-url", ip, "--ip2-url", ip2, "--sim-host", composeBind,
+			"--callback-host", "host.docker.internal", "--tags", tags, "--format", "progress", "--reports", t.TempDir(),
+			"--ip-restart-cmd", fmt.Sprintf("docker kill %[1]s >/dev/null && docker start %[1]s >/dev/null", ipID))
+		cmd.Env = harnessFreeEnv()
+		cmd.WaitDelay = 10 * time.Second
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		err = cmd.Run()
+		// The failed steps with their errors, which the progress format prints after the dots.
+		lines := strings.Split(b.String(), "\n")
+		for i, l := range lines {
+			if strings.Contains(l, "Scenario") && i+2 < len(lines) && strings.Contains(lines[i+2], "Error:") {
+				failed = append(failed, lines[i:i+3]...)
+			}
+		}
+		return b.String(), failed, err
+	}
+	summary := func(out string) string {
+		if i := strings.LastIndex(out, "\n\n"); i >= 0 {
+			return out[i:]
+		}
+		return out
+	}
 	started := time.Now()
-	err = cmd.Run()
-	tail := out.String()
-	if i := strings.Index(tail, "--- Failed steps:"); i >= 0 {
-		tail = tail[i:]
-	} else if i := strings.LastIndex(tail, "\n\n"); i >= 0 {
-		tail = tail[i:]
+	out, failed, err := scenarios()
+	if err != nil && len(failed) > 0 && len(failed) <= 3*2 && sctx.Err() == nil {
+		// One or two failed scenarios get one more run of the whole selection; the failures stay in the log.
+		t.Logf("FLAKY? the first run against the compose stack failed; running the selection once more. First run:\n%s\n%s",
+			strings.Join(failed, "\n"), summary(out))
+		out, failed, err = scenarios()
 	}
 	if err != nil {
-		t.Fatalf("efm-harness test --tags %q against the compose stack: %v\n%s", tags, err, tail)
+		t.Fatalf("efm-harness test --tags %q against the compose stack: %v\n%s\n%s", tags, err, strings.Join(failed, "\n"), summary(out))
 	}
-	if strings.Contains(out.String(), "skipped ") {
-		t.Errorf("scenarios were skipped against the compose stack:\n%s", tail)
+	if strings.Contains(out, "skipped ") {
+		t.Errorf("scenarios were skipped against the compose stack:\n%s", summary(out))
 	}
-	t.Logf("scenarios %s against the compose stack passed in %v:%s", tags, time.Since(started).Round(time.Second), tail)
+	t.Logf("scenarios %s against the compose stack passed in %v:%s", tags, time.Since(started).Round(time.Second), summary(out))
 }
 
 // harnessBinary is the efm-harness binary the scenarios run from: EFM_BIN (make test passes the one the
