@@ -209,6 +209,23 @@ func checkExactlyOnce(t *testing.T, st *containers.Stack, accepted []string) {
 	t.Logf("%d accepted messages, %d distinct uploaded transfers at DPO, %d initialised but never uploaded", len(accepted), len(held), orphans)
 }
 
+// streamResult is what a stream of messages got: the ids accepted, and how many were refused.
+type streamResult struct {
+	accepted []string
+	refused  int
+}
+
+// streamAsync sends the stream of messages in the background, one every interval; the channel gives
+// the outcome when it is done.
+func streamAsync(ctx context.Context, interval time.Duration, ipURL func() string) <-chan streamResult {
+	done := make(chan streamResult, 1)
+	go func() {
+		a, r := stream(ctx, messages, interval, ipURL)
+		done <- streamResult{a, r}
+	}()
+	return done
+}
+
 // outage runs a stream of messages while fault(ctx) cuts DPO off from after a second until `down` has
 // passed, then heal(ctx); every message is delivered exactly once after.
 func outage(t *testing.T, fault, heal func(context.Context, *containers.Stack) error, down time.Duration) {
@@ -216,15 +233,7 @@ func outage(t *testing.T, fault, heal func(context.Context, *containers.Stack) e
 	ipURL := func() string { return st.URL(stack.IP) }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	type result struct {
-		accepted []string
-		refused  int
-	}
-	done := make(chan result)
-	go func() {
-		a, r := stream(ctx, messages, 40*time.Millisecond, ipURL)
-		done <- result{a, r}
-	}()
+	done := streamAsync(ctx, 40*time.Millisecond, ipURL)
 	time.Sleep(time.Second)
 	if err := fault(ctx, st); err != nil {
 		t.Fatal(err)
@@ -274,15 +283,7 @@ func TestIPKilledMidStreamAndRestartedOnItsVolume(t *testing.T) {
 	ipURL := func() string { return st.URL(stack.IP) }
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	type result struct {
-		accepted []string
-		refused  int
-	}
-	done := make(chan result)
-	go func() {
-		a, r := stream(ctx, messages, 60*time.Millisecond, ipURL)
-		done <- result{a, r}
-	}()
+	done := streamAsync(ctx, 60*time.Millisecond, ipURL)
 	time.Sleep(1500 * time.Millisecond)
 	killed := time.Now()
 	if err := st.Restart(ctx, stack.IP); err != nil {
